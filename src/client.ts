@@ -1,0 +1,38 @@
+import { Command, CommanderError } from 'commander';
+import { registerCheck } from './cli/check';
+import { CliError } from './cli/context';
+import { registerWorker } from './cli/worker';
+import { ConfigError } from './shared/errors';
+
+/** The `trigger-ops` command line: one command per file under src/cli, all talking to Temporal. */
+export function buildProgram(): Command {
+  const program = new Command('trigger-ops')
+    .description('Deploy, heal, upgrade, migrate and tear down a Trigger.dev v4 supervisor on DigitalOcean')
+    .exitOverride();
+  registerCheck(program);
+  registerWorker(program);
+  return program;
+}
+
+export async function runCli(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof CliError) {
+      process.stderr.write(`✗ ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`✗ Configuration: ${err.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,79 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../shared/errors';
+import { envSchema, SECRET_ENV_NAMES, type Env } from './schema';
+
+export { envSchema, SECRET_ENV_NAMES } from './schema';
+export type { Env } from './schema';
+
+export interface Config {
+  readonly env: Env;
+  readonly temporal: {
+    /** Undefined when the embedded dev server should be started. */
+    readonly address: string | undefined;
+    readonly namespace: string;
+    readonly taskQueue: string;
+    readonly apiKey: string | undefined;
+    readonly tls: boolean;
+    readonly tlsCertPath: string | undefined;
+    readonly tlsKeyPath: string | undefined;
+    readonly tlsCaPath: string | undefined;
+    readonly cliPath: string | undefined;
+    readonly devPort: number;
+    readonly devUiPort: number;
+  };
+  readonly dataDir: string;
+  readonly codecKey: string | undefined;
+  readonly logLevel: Env['LOG_LEVEL'];
+}
+
+/** Parses the environment into a typed config; throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined>): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(formatIssues(parsed.error));
+  }
+  const e = parsed.data;
+  if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
+    throw new ConfigError('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together (mTLS client pair).');
+  }
+  return {
+    env: e,
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      taskQueue: e.TEMPORAL_TASK_QUEUE,
+      apiKey: e.TEMPORAL_API_KEY,
+      tls: e.TEMPORAL_TLS ?? Boolean(e.TEMPORAL_API_KEY || e.TEMPORAL_TLS_CERT_PATH),
+      tlsCertPath: e.TEMPORAL_TLS_CERT_PATH,
+      tlsKeyPath: e.TEMPORAL_TLS_KEY_PATH,
+      tlsCaPath: e.TEMPORAL_TLS_CA_PATH,
+      cliPath: e.TEMPORAL_CLI_PATH,
+      devPort: e.TEMPORAL_DEV_PORT,
+      devUiPort: e.TEMPORAL_DEV_UI_PORT,
+    },
+    dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
+    codecKey: e.TRIGGER_OPS_CODEC_KEY,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The environment with secret values replaced: the only form of config that may reach a log. */
+export function redact(config: Config): Record<string, string> {
+  const secret = new Set<string>(SECRET_ENV_NAMES);
+  return Object.fromEntries(
+    Object.entries(config.env)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, secret.has(k) ? '[redacted]' : String(v)]),
+  );
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const name = issue.path.join('.') || '(environment)';
+      return `${name}: ${issue.message}`;
+    })
+    .join('; ');
+}

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+const optionalString = z.string().trim().min(1).optional();
+const port = z.coerce.number().int().min(0).max(65535);
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/**
+ * Every environment variable trigger-ops reads, keyed by its name. The README's configuration table is checked
+ * against this object by a test, so a new variable needs a row there too.
+ */
+export const envSchema = z.object({
+  // Temporal frontend host:port; unset means "start the embedded dev server".
+  TEMPORAL_ADDRESS: optionalString,
+  // Temporal namespace for workflows, schedules and the worker.
+  TEMPORAL_NAMESPACE: z.string().trim().min(1).default('default'),
+  // Task queue the worker polls and clients start workflows on.
+  TEMPORAL_TASK_QUEUE: z.string().trim().min(1).default('trigger-ops'),
+  // Temporal Cloud API key (implies TLS).
+  TEMPORAL_API_KEY: optionalString,
+  // Use TLS to reach the Temporal frontend.
+  TEMPORAL_TLS: booleanFlag.optional(),
+  // mTLS client certificate (PEM file).
+  TEMPORAL_TLS_CERT_PATH: optionalString,
+  // mTLS client key (PEM file).
+  TEMPORAL_TLS_KEY_PATH: optionalString,
+  // CA bundle for the Temporal frontend (PEM file).
+  TEMPORAL_TLS_CA_PATH: optionalString,
+  // Path of the temporal CLI for the embedded server; found or installed when unset.
+  TEMPORAL_CLI_PATH: optionalString,
+  // gRPC port of the embedded dev server.
+  TEMPORAL_DEV_PORT: port.default(7233),
+  // Web UI port of the embedded dev server.
+  TEMPORAL_DEV_UI_PORT: port.default(8233),
+  // Where local state lives: embedded server database, codec key, local secret store.
+  TRIGGER_OPS_DATA_DIR: z.string().trim().min(1).default('.data'),
+  // AES-256 key (base64, 32 bytes) for the payload codec; generated into the data dir when unset locally.
+  TRIGGER_OPS_CODEC_KEY: optionalString,
+  // Log level of the controller.
+  LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+/** Names of variables whose values are secrets: never logged, never shown. */
+export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY'] as const satisfies ReadonlyArray<keyof Env>;

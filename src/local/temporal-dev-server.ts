@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface DevServerOptions {
+  /** Absolute path of the `temporal` CLI binary. */
+  readonly cliPath: string;
+  /** SQLite file for durable local state; in memory when undefined. */
+  readonly dbFilename?: string | undefined;
+  readonly port: number;
+  /** Web UI port; headless when undefined. */
+  readonly uiPort?: number | undefined;
+  readonly namespace?: string;
+  readonly extraArgs?: readonly string[];
+  readonly startupTimeoutMs?: number;
+}
+
+export interface DevServer {
+  readonly address: string;
+  readonly uiUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `temporal server start-dev` as a child process and waits until its frontend accepts connections.
+ * The SDK's own launcher gives up after 5 s, which a busy 2-core machine can exceed; this one waits longer.
+ */
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'error',
+    '--namespace', options.namespace ?? 'default'];
+  if (options.dbFilename) {
+    mkdirSync(join(options.dbFilename, '..'), { recursive: true });
+    args.push('--db-filename', options.dbFilename);
+  }
+  if (options.uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(options.uiPort));
+  args.push(...(options.extraArgs ?? []));
+
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const address = `127.0.0.1:${options.port}`;
+  try {
+    await waitForPort('127.0.0.1', options.port, child, options.startupTimeoutMs ?? 60_000);
+  } catch (err) {
+    await stopChild(child);
+    const detail = stderr.trim() ? `\n${stderr.trim()}` : '';
+    throw new Error(`${err instanceof Error ? err.message : String(err)}${detail}`);
+  }
+  return {
+    address,
+    uiUrl: options.uiPort === undefined ? undefined : `http://127.0.0.1:${options.uiPort}`,
+    stop: () => stopChild(child),
+  };
+}
+
+async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`temporal server exited with code ${child.exitCode} before it was ready`);
+    if (await canConnect(host, port)) return;
+    await sleep(100);
+  }
+  throw new Error(`temporal server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}

@@ -1,0 +1,1 @@
+export { controllerCheck } from './controller-check';
