@@ -13,6 +13,12 @@ export const ErrorType = {
   Rejected: 'Rejected',
   /** A resource the operation needs does not exist. */
   NotFound: 'NotFound',
+  /** Rate limited (429); retried after the server's retry-after. */
+  RateLimited: 'RateLimited',
+  /** A transient failure (5xx, timeout, connection refused); retried with backoff. */
+  Unavailable: 'Unavailable',
+  /** The droplet presented an SSH host key other than the pinned one: nothing is sent. */
+  HostKeyMismatch: 'HostKeyMismatch',
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
@@ -24,6 +30,7 @@ export const NON_RETRYABLE_ERROR_TYPES: readonly ErrorType[] = [
   ErrorType.AuthError,
   ErrorType.Rejected,
   ErrorType.NotFound,
+  ErrorType.HostKeyMismatch,
 ];
 
 /** Raised outside workflows (CLI, worker start-up) when configuration is wrong. */
