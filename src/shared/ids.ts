@@ -6,8 +6,8 @@ export const TASK_QUEUE = 'trigger-ops';
 /** An installation id: a short DNS-safe slug, used in workflow ids, tags and resource names. */
 export const installationIdSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}[a-z0-9]$/, {
-    message: 'must be 2-32 characters: lowercase letters, digits and "-", starting with a letter (e.g. "prod")',
+  .regex(/^[a-z][a-z0-9-]{0,22}[a-z0-9]$/, {
+    message: 'must be 2-24 characters: lowercase letters, digits and "-", starting with a letter (e.g. "prod")',
   });
 
 export type InstallationId = z.infer<typeof installationIdSchema>;
@@ -15,4 +15,38 @@ export type InstallationId = z.infer<typeof installationIdSchema>;
 /** Deterministic, documented workflow ids: the Temporal CLI, the UI and our CLI all find the same executions. */
 export const workflowIds = {
   controllerCheck: () => 'controller-check',
+  deploy: (installationId: string) => `deploy:${installationId}`,
+  teardown: (installationId: string) => `teardown:${installationId}`,
+  installation: (installationId: string) => `installation:${installationId}`,
+  healSchedule: (installationId: string) => `heal:${installationId}`,
 } as const;
+
+/** Tag on every DigitalOcean resource trigger-ops manages. */
+export const MANAGED_TAG = 'trigger-ops';
+
+/**
+ * Deterministic names and tags of an installation's DigitalOcean resources: every create is find-or-create by
+ * these, every delete goes by them, so a retried or resumed step never makes a second one.
+ */
+export function resourceNames(installationId: string) {
+  const prefix = `tops-${installationId}`;
+  return {
+    tag: `trigger-ops-${installationId}`,
+    firewall: `${prefix}-fw`,
+    sshKey: `${prefix}-controller`,
+    droplet: (generation: number) => `${prefix}-g${generation}`,
+    /** Stable supervisor identity at the webapp, the same across droplet generations. */
+    workerInstanceName: `${prefix}-supervisor`,
+    workerGroup: `trigger-ops-${installationId}`,
+  } as const;
+}
+
+/** Names (never values) of the secrets an installation keeps in the secret store. */
+export function secretNames(installationId: string) {
+  const base = `installations/${installationId}`;
+  return {
+    controllerSshKey: `${base}/controller-ssh-key`,
+    hostKey: `${base}/droplet-host-key`,
+    workerToken: `${base}/worker-token`,
+  } as const;
+}

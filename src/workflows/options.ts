@@ -12,3 +12,41 @@ export const quickActivity: ActivityOptions = {
     nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
   },
 };
+
+/** A call to a cloud API: short, retried with backoff (429s wait for retry-after through nextRetryDelay). */
+export const cloudCall: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  },
+};
+
+/** A step that waits on something slow (boot, cloud-init, a Railway deploy, a health gate) and heartbeats. */
+export function longWait(timeoutSeconds: number): ActivityOptions {
+  return {
+    startToCloseTimeout: `${timeoutSeconds + 60} seconds`,
+    heartbeatTimeout: '30 seconds',
+    retry: {
+      initialInterval: '5 seconds',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+    },
+  };
+}
+
+/** An undo: retried until it succeeds, except when the credentials themselves are refused. */
+export const compensation: ActivityOptions = {
+  startToCloseTimeout: '2 minutes',
+  retry: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['AuthError'],
+  },
+};
