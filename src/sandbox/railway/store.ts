@@ -67,7 +67,10 @@ export class RailwayStore {
     const now = new Date();
     const env: EnvironmentRecord = { id: randomUUID(), projectId, name, createdAt: now, updatedAt: now };
     this.environments.set(env.id, env);
-    for (const service of this.servicesOf(projectId)) this.#ensureInstance(env.id, service.id);
+    for (const service of this.servicesOf(projectId)) {
+      const image = [...this.serviceInstances.values()].find((i) => i.serviceId === service.id)?.image;
+      this.#ensureInstance(env.id, service.id).image = image;
+    }
     return env;
   }
 
@@ -244,13 +247,15 @@ export class RailwayStore {
     return deployment;
   }
 
-  /** Restarts the containers of a deployment: same id, boot hook runs again. */
+  /** Restarts the containers of a deployment: same id, the boot hook runs again. */
   restart(deployment: DeploymentRecord): void {
     this.appendLog(deployment.id, 'Restarting container');
-    const outcome = this.#bootHooks.get(deployment.serviceId)?.(deployment);
-    for (const line of outcome?.logs ?? []) this.appendLog(deployment.id, line);
-    if (outcome?.crashed) this.#setStatus(deployment, 'CRASHED');
-    else this.#emit(deployment, deployment.status);
+    this.boot(deployment);
+  }
+
+  /** Runs the service's boot hook for a running deployment (restart, or a hook attached after it started). */
+  boot(deployment: DeploymentRecord): void {
+    if (this.#runBootHook(deployment)) this.#setStatus(deployment, 'CRASHED');
   }
 
   /** Newest first. */
@@ -307,11 +312,7 @@ export class RailwayStore {
 
   #finish(deployment: DeploymentRecord): void {
     this.appendLog(deployment.id, 'Starting Container');
-    const outcome = this.#bootHooks.get(deployment.serviceId)?.(deployment);
-    for (const line of outcome?.logs ?? []) {
-      this.appendLog(deployment.id, line, /error|fail|must not/i.test(line) ? 'error' : 'info');
-    }
-    if (outcome?.crashed) {
+    if (this.#runBootHook(deployment)) {
       this.#setStatus(deployment, 'CRASHED');
       return;
     }
@@ -319,6 +320,15 @@ export class RailwayStore {
       if (d !== deployment && (d.status === 'SUCCESS' || d.status === 'CRASHED')) this.#setStatus(d, 'REMOVED');
     }
     this.#setStatus(deployment, 'SUCCESS');
+  }
+
+  /** Appends the hook's log lines; true when the container crashed. */
+  #runBootHook(deployment: DeploymentRecord): boolean {
+    const outcome = this.#bootHooks.get(deployment.serviceId)?.(deployment);
+    for (const line of outcome?.logs ?? []) {
+      this.appendLog(deployment.id, line, /\berror\b|failed|must not/i.test(line) ? 'error' : 'info');
+    }
+    return outcome?.crashed ?? false;
   }
 
   #setStatus(deployment: DeploymentRecord, status: DeploymentStatus): void {
