@@ -25,6 +25,11 @@ export interface Config {
   readonly dataDir: string;
   readonly codecKey: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
+  readonly digitalocean: {
+    readonly token: string | undefined;
+    /** Base URL without /v2. */
+    readonly apiUrl: string;
+  };
 }
 
 /** Parses the environment into a typed config; throws a ConfigError naming every bad variable. */
@@ -56,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
     logLevel: e.LOG_LEVEL,
+    digitalocean: { token: e.DIGITALOCEAN_TOKEN, apiUrl: e.DIGITALOCEAN_API_URL },
   };
 }
 

@@ -39,9 +39,13 @@ export const envSchema = z.object({
   TRIGGER_OPS_CODEC_KEY: optionalString,
   // Log level of the controller.
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
+  // DigitalOcean API token (read/write); unset means no DigitalOcean access.
+  DIGITALOCEAN_TOKEN: optionalString,
+  // DigitalOcean API base URL without /v2; the sandbox's own URL when it stands in.
+  DIGITALOCEAN_API_URL: z.url().default('https://api.digitalocean.com'),
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables whose values are secrets: never logged, never shown. */
-export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY'] as const satisfies ReadonlyArray<keyof Env>;
+export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'DIGITALOCEAN_TOKEN'] as const satisfies ReadonlyArray<keyof Env>;

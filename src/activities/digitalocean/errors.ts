@@ -1,0 +1,118 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../shared/errors';
+
+/**
+ * A failed DigitalOcean call, built only from the response (status, DigitalOcean's error body, rate-limit headers)
+ * or the transport's error code: never from the request, so the token cannot leak into a message.
+ */
+export class DigitalOceanApiError extends Error {
+  override readonly name = 'DigitalOceanApiError';
+
+  constructor(
+    /** The adapter method that failed, e.g. `createDroplet`. */
+    readonly operation: string,
+    message: string,
+    readonly details: {
+      /** HTTP status; undefined for timeouts and connection errors. */
+      readonly status?: number | undefined;
+      /** DigitalOcean's error id (`not_found`, …) or the transport's code (`ECONNABORTED`, …). */
+      readonly code?: string | undefined;
+      readonly requestId?: string | undefined;
+      readonly retryAfterSeconds?: number | undefined;
+      /** Unix seconds when the oldest counted request leaves the hourly window (ratelimit-reset). */
+      readonly rateLimitResetAt?: number | undefined;
+    } = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number | undefined {
+    return this.details.status;
+  }
+
+  get retryAfterSeconds(): number | undefined {
+    return this.details.retryAfterSeconds;
+  }
+
+  get requestId(): string | undefined {
+    return this.details.requestId;
+  }
+}
+
+interface HttpErrorLike {
+  readonly isAxiosError: true;
+  readonly code?: string;
+  readonly message: string;
+  readonly response?: { readonly status: number; readonly data?: unknown; readonly headers?: unknown };
+}
+
+function isHttpError(err: unknown): err is HttpErrorLike {
+  return typeof err === 'object' && err !== null && (err as { isAxiosError?: unknown }).isAxiosError === true;
+}
+
+function header(headers: unknown, name: string): string | undefined {
+  if (typeof headers !== 'object' || headers === null) return undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+}
+
+function numberHeader(headers: unknown, name: string): number | undefined {
+  const value = Number(header(headers, name));
+  return header(headers, name) !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+/** Turns whatever dots-wrapper (axios) threw into a DigitalOceanApiError; other errors pass through unchanged. */
+export function toDigitalOceanError(operation: string, err: unknown): unknown {
+  if (!isHttpError(err)) return err;
+  const response = err.response;
+  if (!response) {
+    const code = err.code ?? 'ERR_NETWORK';
+    const what = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timed out' : `could not connect (${code})`;
+    return new DigitalOceanApiError(operation, `DigitalOcean ${operation}: ${what}`, { code });
+  }
+  const body = typeof response.data === 'object' && response.data !== null ? (response.data as Record<string, unknown>) : {};
+  const id = typeof body['id'] === 'string' ? body['id'] : undefined;
+  const requestId = typeof body['request_id'] === 'string' ? body['request_id'] : header(response.headers, 'x-request-id');
+  const text = typeof body['message'] === 'string' ? body['message'] : `HTTP ${response.status}`;
+  const suffix = requestId ? ` (request ${requestId})` : '';
+  return new DigitalOceanApiError(operation, `DigitalOcean ${operation}: ${response.status} ${id ?? 'error'}: ${text}${suffix}`, {
+    status: response.status,
+    code: id,
+    requestId,
+    retryAfterSeconds: numberHeader(response.headers, 'retry-after'),
+    rateLimitResetAt: numberHeader(response.headers, 'ratelimit-reset'),
+  });
+}
+
+const MAX_RATE_LIMIT_WAIT_SECONDS = 3600;
+
+/**
+ * A DigitalOceanApiError as a Temporal failure with a catalogue type: 401/403 AuthError, 404 NotFound, 400/409/422
+ * Rejected (none retryable); 429 RateLimited, retried after retry-after (or when the hourly window frees a slot);
+ * 5xx, timeouts and connection errors Unavailable. Undefined for errors this adapter did not produce.
+ */
+export function toDigitalOceanFailure(err: unknown, now: () => number = Date.now): ApplicationFailure | undefined {
+  if (!(err instanceof DigitalOceanApiError)) return undefined;
+  const status = err.status;
+  const details = [{ status: status ?? null, code: err.details.code ?? null, requestId: err.requestId ?? null }];
+  if (status === 401 || status === 403) {
+    return ApplicationFailure.create({ message: err.message, type: ErrorType.AuthError, nonRetryable: true, details });
+  }
+  if (status === 404) return ApplicationFailure.create({ message: err.message, type: ErrorType.NotFound, nonRetryable: true, details });
+  if (status === 429) {
+    const untilReset = err.details.rateLimitResetAt === undefined ? undefined : err.details.rateLimitResetAt - Math.floor(now() / 1000);
+    const seconds = err.retryAfterSeconds ?? untilReset;
+    const delay = seconds === undefined ? undefined : Math.min(Math.max(1, seconds), MAX_RATE_LIMIT_WAIT_SECONDS);
+    return ApplicationFailure.create({
+      message: err.message,
+      type: ErrorType.RateLimited,
+      nonRetryable: false,
+      details,
+      ...(delay === undefined ? {} : { nextRetryDelay: `${delay}s` }),
+    });
+  }
+  if (status !== undefined && status >= 400 && status < 500) {
+    return ApplicationFailure.create({ message: err.message, type: ErrorType.Rejected, nonRetryable: true, details });
+  }
+  return ApplicationFailure.create({ message: err.message, type: ErrorType.Unavailable, nonRetryable: false, details });
+}
