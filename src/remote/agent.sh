@@ -244,18 +244,23 @@ inspect_supervisor() {
   fi
 }
 
-# The container's state fields, from docker inspect's JSON (no jq: targeted patterns on known keys).
-# Health is read first from its own object so its "Status" is not mistaken for State.Status.
+# The container's state fields, from docker inspect's JSON (no jq: targeted patterns on known keys). State and
+# Health are read from the text from "State" on, Health first, so that its "Status" is not taken for State.Status
+# and Config's strings before State cannot match.
+state_text() {
+  sed -E 's/^.*"State"[[:space:]]*:[[:space:]]*\{//' <<<"$1"
+}
+
 container_health() {
   local health
-  health=$(first_match '"Health"[[:space:]]*:[[:space:]]*\{[^}]*' "$1")
+  health=$(first_match '"Health"[[:space:]]*:[[:space:]]*\{[^}]*' "$(state_text "$1")")
   [[ -n $health ]] || return 0
   json_string_field Status "$health"
 }
 
 container_state() {
   local without_health
-  without_health=$(sed -E 's/"Health"[[:space:]]*:[[:space:]]*\{[^}]*\}?//' <<<"$1")
+  without_health=$(sed -E 's/"Health"[[:space:]]*:[[:space:]]*\{[^}]*\}?//' <<<"$(state_text "$1")")
   json_string_field Status "$without_health"
 }
 
