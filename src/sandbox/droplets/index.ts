@@ -1,0 +1,272 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { SANDBOX_SUPERVISOR_IMAGE, SANDBOX_SUPERVISOR_TAGS, type DropletHostDriver, type DropletSpec } from '../contracts';
+import type { CloudInitStatus, WrittenFile } from './cloud-init';
+import { normaliseImage, type ContainerState, type HealthStatus } from './docker-daemon';
+import { Droplet, type DropletRuntime, type HostCall, type PowerState } from './droplet';
+import { allocateLoopbackAddress } from './loopback';
+
+export type { HostCall, PowerState } from './droplet';
+
+/** The docker-socket-proxy images the sandbox registry serves next to the supervisor tags. */
+export const SANDBOX_DOCKER_PROXY_IMAGES = [
+  'tecnativa/docker-socket-proxy:latest',
+  'tecnativa/docker-socket-proxy:v0.3.0',
+  'tecnativa/docker-socket-proxy:0.3.0',
+  'ghcr.io/tecnativa/docker-socket-proxy:latest',
+  'ghcr.io/tecnativa/docker-socket-proxy:0.3.0',
+  'ghcr.io/tecnativa/docker-socket-proxy:v0.3.0',
+] as const;
+
+export interface DropletHostsOptions {
+  /** All droplet state lives under it (one directory per droplet); removed by close(). */
+  readonly baseDir: string;
+  /** The SSH port every droplet listens on at its own address. Default 2222. */
+  readonly sshPort?: number;
+  /** Time from power on to sshd answering. Default 0. */
+  readonly bootDelayMs?: number;
+  /** Time cloud-init spends before its final stage (packages, runcmd). Default 0. */
+  readonly cloudInitDelayMs?: number;
+  /** The simulated supervisor's heartbeat interval. Default 30 s, like the real one. */
+  readonly supervisorHeartbeatMs?: number;
+  /** Image references the sandbox registry serves; others fail to pull with `manifest unknown`. */
+  readonly knownImages?: readonly string[];
+  /** First delay of Docker's restart backoff (doubles per restart). Default 100 ms, as in Docker. */
+  readonly restartBackoffMs?: number;
+  readonly restartBackoffMaxMs?: number;
+  /** How often Docker healthchecks run. Default 1 s. */
+  readonly healthIntervalMs?: number;
+  /** `docker stop` grace period before SIGKILL. Default 2 s. */
+  readonly stopTimeoutMs?: number;
+  /** System PATH after the stand-ins and $ROOT/usr/local/bin. */
+  readonly systemPath?: string;
+}
+
+export interface ContainerView {
+  readonly name: string;
+  readonly image: string;
+  readonly state: ContainerState;
+  readonly restartCount: number;
+  readonly exitCode: number;
+  readonly health: HealthStatus | undefined;
+  readonly pid: number | undefined;
+}
+
+export interface DropletView {
+  readonly id: number;
+  readonly name: string;
+  readonly ip: string;
+  readonly root: string;
+  readonly power: PowerState;
+  readonly cloudInit: {
+    readonly status: CloudInitStatus;
+    readonly errors: readonly string[];
+    readonly files: readonly WrittenFile[];
+    readonly packages: readonly string[];
+    readonly packageUpdate: boolean;
+    readonly packageUpgrade: boolean;
+    readonly users: readonly string[];
+  };
+  readonly dockerRunning: boolean;
+  readonly images: readonly string[];
+  readonly containers: readonly ContainerView[];
+  readonly hostCalls: readonly HostCall[];
+  readonly diskFull: boolean;
+  readonly ssh: 'serve' | 'refuse' | 'hang';
+}
+
+export interface DropletFaults {
+  /** The supervisor process dies (SIGKILL); its restart policy brings it back. */
+  killSupervisor(id: number): void;
+  /** The Docker daemon stops: `docker` says it cannot connect; `systemctl start docker` brings it back. */
+  stopDocker(id: number): Promise<void>;
+  /** `df` reports the disk (almost) full; pulls fail with "no space left on device". */
+  fullDisk(id: number, on: boolean): void;
+  /** sshd stops listening: connection refused. */
+  sshRefuse(id: number): Promise<void>;
+  /** sshd accepts TCP but never speaks. */
+  sshHang(id: number): Promise<void>;
+  /** Back to a normal sshd. */
+  sshServe(id: number): Promise<void>;
+  /** sshd presents another host key (as a man in the middle would). */
+  differentHostKey(id: number): void;
+  /** Boot delay for every later power on, create and rebuild. */
+  delayBoot(ms: number): void;
+  /** cloud-init ends in `error`: for the given droplet's next cloud-init run, or for the next droplet created. */
+  failCloudInit(id?: number): void;
+  clear(): void;
+}
+
+export interface DropletHosts extends DropletHostDriver {
+  readonly faults: DropletFaults;
+  inspect(id: number): DropletView;
+  /** The droplet's private root directory (its `/`). */
+  rootOf(id: number): string;
+  close(): Promise<void>;
+}
+
+/** `…/supervisor:v4.5.12` → `4.5.12`; floating tags (`latest`, `v4`) resolve to the newest known tag. */
+function workerVersionOf(ref: string): string {
+  const tag = normaliseImage(ref).split(':').pop() ?? '';
+  if (/^v?\d+\.\d+\.\d+/.test(tag)) return tag.replace(/^v/, '');
+  return (SANDBOX_SUPERVISOR_TAGS[SANDBOX_SUPERVISOR_TAGS.length - 1] ?? 'v0.0.0').replace(/^v/, '');
+}
+
+export function defaultKnownImages(): string[] {
+  return [
+    ...SANDBOX_SUPERVISOR_TAGS.map((tag) => `${SANDBOX_SUPERVISOR_IMAGE}:${tag}`),
+    `${SANDBOX_SUPERVISOR_IMAGE}:v4`,
+    `${SANDBOX_SUPERVISOR_IMAGE}:latest`,
+    ...SANDBOX_DOCKER_PROXY_IMAGES,
+  ];
+}
+
+/**
+ * Makes sandbox droplets real: each gets its own loopback address with an sshd, cloud-init applied under its
+ * private root, a docker daemon with the simulated supervisor, and host stand-ins. See docs/droplet-contract.md.
+ */
+export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
+  const runtime: DropletRuntime = {
+    baseDir: options.baseDir,
+    sshPort: options.sshPort ?? 2222,
+    systemPath: options.systemPath ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    bootDelayMs: options.bootDelayMs ?? 0,
+    cloudInitDelayMs: options.cloudInitDelayMs ?? 0,
+    heartbeatIntervalMs: options.supervisorHeartbeatMs ?? 30_000,
+    registry: new Set((options.knownImages ?? defaultKnownImages()).map(normaliseImage)),
+    workerVersionOf,
+    restartBackoffMs: options.restartBackoffMs ?? 100,
+    restartBackoffMaxMs: options.restartBackoffMaxMs ?? 2_000,
+    healthIntervalMs: options.healthIntervalMs ?? 1_000,
+    stopTimeoutMs: options.stopTimeoutMs ?? 2_000,
+  };
+  mkdirSync(options.baseDir, { recursive: true });
+  const droplets = new Map<number, Droplet>();
+  const reserved = new Set<string>();
+  let failNextCreate = false;
+  let closed = false;
+
+  const get = (id: number): Droplet => {
+    const droplet = droplets.get(id);
+    if (!droplet) throw new Error(`sandbox droplet ${id} does not exist`);
+    return droplet;
+  };
+
+  return {
+    async create(spec: DropletSpec) {
+      if (closed) throw new Error('sandbox droplet hosts are closed');
+      if (droplets.has(spec.id)) throw new Error(`sandbox droplet ${spec.id} exists already`);
+      const ip = await allocateLoopbackAddress(reserved, [runtime.sshPort, 8020]);
+      reserved.add(ip);
+      const droplet = new Droplet(spec, ip, runtime);
+      droplets.set(spec.id, droplet);
+      droplet.failCloudInit = failNextCreate;
+      failNextCreate = false;
+      try {
+        await droplet.boot(true);
+      } catch (err) {
+        await droplet.destroy();
+        droplets.delete(spec.id);
+        reserved.delete(ip);
+        throw err;
+      }
+      return { ipv4: ip };
+    },
+    async powerOff(id) {
+      await get(id).halt(false);
+    },
+    async powerOn(id) {
+      const droplet = get(id);
+      if (droplet.power === 'off') await droplet.boot(false);
+    },
+    async shutdown(id) {
+      await get(id).halt(true);
+    },
+    async reboot(id) {
+      const droplet = get(id);
+      await droplet.halt(true);
+      await droplet.boot(false);
+    },
+    async powerCycle(id) {
+      const droplet = get(id);
+      await droplet.halt(false);
+      await droplet.boot(false);
+    },
+    async rebuild(id) {
+      await get(id).rebuild();
+    },
+    async destroy(id) {
+      const droplet = droplets.get(id);
+      if (!droplet) return;
+      droplets.delete(id);
+      await droplet.destroy();
+      reserved.delete(droplet.ip);
+    },
+    faults: {
+      killSupervisor: (id) => void get(id).docker.killSupervisors(),
+      stopDocker: (id) => get(id).docker.stop(false),
+      fullDisk: (id, on) => void (get(id).diskFull = on),
+      sshRefuse: (id) => get(id).setSshMode('refuse'),
+      sshHang: (id) => get(id).setSshMode('hang'),
+      sshServe: (id) => get(id).setSshMode('serve'),
+      differentHostKey: (id) => get(id).impersonateHostKey(),
+      delayBoot: (ms) => void (runtime.bootDelayMs = ms),
+      failCloudInit: (id) => {
+        if (id === undefined) failNextCreate = true;
+        else get(id).failCloudInit = true;
+      },
+      clear: () => {
+        runtime.bootDelayMs = options.bootDelayMs ?? 0;
+        failNextCreate = false;
+        for (const d of droplets.values()) {
+          d.diskFull = false;
+          d.failCloudInit = false;
+          void d.setSshMode('serve');
+        }
+      },
+    },
+    inspect(id) {
+      const d = get(id);
+      return {
+        id,
+        name: d.spec.name,
+        ip: d.ip,
+        root: d.root,
+        power: d.power,
+        cloudInit: {
+          status: d.cloudInit.status,
+          errors: [...d.cloudInit.errors],
+          files: [...d.cloudInit.files],
+          packages: [...d.cloudInit.packages],
+          packageUpdate: d.cloudInit.packageUpdate,
+          packageUpgrade: d.cloudInit.packageUpgrade,
+          users: [...d.cloudInit.users],
+        },
+        dockerRunning: d.docker.running,
+        images: [...d.docker.images.keys()],
+        containers: [...d.docker.containers.values()].map((c) => ({
+          name: c.config.name,
+          image: c.config.image,
+          state: c.state,
+          restartCount: c.restartCount,
+          exitCode: c.exitCode,
+          health: c.health,
+          pid: c.process?.pid,
+        })),
+        hostCalls: [...d.calls],
+        diskFull: d.diskFull,
+        ssh: d.sshMode,
+      };
+    },
+    rootOf(id) {
+      return get(id).root;
+    },
+    async close() {
+      closed = true;
+      const all = [...droplets.values()];
+      droplets.clear();
+      await Promise.all(all.map((d) => d.destroy()));
+      reserved.clear();
+      rmSync(options.baseDir, { recursive: true, force: true });
+    },
+  };
+}
