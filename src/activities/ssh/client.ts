@@ -1,7 +1,8 @@
 // The only file that uses node-ssh: everything else talks to DropletConnection.
 import { createHash } from 'node:crypto';
 import { NodeSSH } from 'node-ssh';
-import { HostKeyMismatchError, SshAuthError, SshUnavailableError } from './errors';
+import { utils } from 'ssh2';
+import { HostKeyMismatchError, SshAuthError, SshInputError, SshUnavailableError } from './errors';
 
 export interface ConnectDropletOptions {
   readonly host: string;
@@ -35,11 +36,12 @@ export interface DropletConnection {
 }
 
 function keyBlob(line: string): Buffer {
-  const blob = line.trim().split(/\s+/)[1];
-  if (!blob || !/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) {
-    throw new Error('pinnedHostKey must be one OpenSSH public key line ("ssh-ed25519 AAAA… comment")');
+  const parsed = /^(ssh-|ecdsa-)/.test(line.trim()) ? utils.parseKey(line.trim()) : undefined;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  if (!key || key instanceof Error || key.isPrivateKey()) {
+    throw new SshInputError('pinnedHostKey must be one OpenSSH public key line ("ssh-ed25519 AAAA… comment")');
   }
-  return Buffer.from(blob, 'base64');
+  return key.getPublicSSH();
 }
 
 function fingerprint(blob: Buffer): string {

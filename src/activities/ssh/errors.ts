@@ -29,6 +29,11 @@ export class SshUnavailableError extends Error {
   }
 }
 
+/** The connection options are wrong (e.g. the pinned host key is not a public key line): no retry can fix it. */
+export class SshInputError extends Error {
+  override readonly name = 'SshInputError';
+}
+
 /** The droplet refused our key. */
 export class SshAuthError extends Error {
   override readonly name = 'SshAuthError';
@@ -46,6 +51,9 @@ export function toSshFailure(err: unknown): ApplicationFailure | undefined {
       nonRetryable: true,
       details: [{ host: err.host, expected: err.expectedFingerprint, presented: err.presentedFingerprint }],
     });
+  }
+  if (err instanceof SshInputError) {
+    return ApplicationFailure.create({ message: err.message, type: ErrorType.InvalidInput, nonRetryable: true });
   }
   if (err instanceof SshAuthError) {
     return ApplicationFailure.create({ message: err.message, type: ErrorType.AuthError, nonRetryable: true });

@@ -1,2 +1,2 @@
 export { connectDroplet, type ConnectDropletOptions, type DropletConnection, type RunOptions, type RunResult } from './client';
-export { HostKeyMismatchError, SshAuthError, SshUnavailableError, toSshFailure } from './errors';
+export { HostKeyMismatchError, SshAuthError, SshInputError, SshUnavailableError, toSshFailure } from './errors';
