@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { createDigitalOceanApi, type DigitalOceanApi } from '../../src/activities/digitalocean';
+import { HANDLERS } from '../../src/sandbox/digitalocean/handlers';
+import { digitalOceanSpec, startDigitalOceanApi, type DigitalOceanSandbox } from '../../src/sandbox/digitalocean';
+import vendored from '../../vendor/digitalocean/openapi.json';
+
+function sshPublicKey(): string {
+  const { publicKey } = generateKeyPairSync('ed25519');
+  const raw = Buffer.from(String(publicKey.export({ format: 'jwk' }).x), 'base64url');
+  const field = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(b.length, 0);
+    return Buffer.concat([length, b]);
+  };
+  return `ssh-ed25519 ${Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]).toString('base64')} contract@test`;
+}
+
+async function until<T>(probe: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const value = await probe();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('the vendored DigitalOcean spec', () => {
+  it('is self-contained: every $ref points at a schema inside the file', () => {
+    const schemas = (vendored as { components: { schemas: Record<string, unknown> } }).components.schemas;
+    const refs = [...JSON.stringify(vendored).matchAll(/"\$ref":"([^"]+)"/g)].map((m) => m[1] ?? '');
+    assert.ok(refs.length > 0);
+    for (const ref of refs) {
+      assert.match(ref, /^#\/components\/schemas\//);
+      assert.ok(ref.slice('#/components/schemas/'.length) in schemas, `dangling ${ref}`);
+    }
+  });
+
+  it('has a stand-in handler for every operation it keeps, and nothing else', () => {
+    const operations = digitalOceanSpec().operations.map((o) => o.operationId).sort();
+    assert.deepEqual(Object.keys(HANDLERS).sort(), operations);
+  });
+
+  it('flags a response that does not match the spec', () => {
+    const problem = digitalOceanSpec().validateResponse('droplets_get', 200, { droplet: { id: 'seven' } });
+    assert.match(problem ?? '', /^response 200 body: \/droplet/);
+    assert.equal(digitalOceanSpec().validateResponse('droplets_get', 404, { id: 'not_found', message: 'gone' }), undefined);
+  });
+});
+
+describe('requests the spec does not allow', () => {
+  let sandbox: DigitalOceanSandbox;
+  before(async () => {
+    sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10 });
+  });
+  after(() => sandbox.close());
+
+  async function send(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(`${sandbox.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: res.status === 204 ? {} : ((await res.json()) as Record<string, unknown>) };
+  }
+
+  const cases: readonly (readonly [string, string, string, unknown, string])[] = [
+    ['a wrong type', 'POST', '/v2/droplets', { name: 'a', size: 1, image: 'docker-20-04' }, 'request body: /size must be string'],
+    ['an unknown field', 'POST', '/v2/droplets', { name: 'a', size: 's-1vcpu-1gb', image: 'docker-20-04', sizes: 'x' }, 'request body: has unknown field "sizes"'],
+    ['a missing required field', 'POST', '/v2/droplets', { name: 'a', image: 'docker-20-04' }, "request body: must have required property 'size'"],
+    ['a name against the pattern', 'POST', '/v2/droplets', { name: 'bad name!', size: 's-1vcpu-1gb', image: 'docker-20-04' }, 'request body: /name must match pattern'],
+    ['a resize with a numeric size', 'POST', '/v2/droplets/5/actions', { type: 'resize', size: 2 }, 'request body: /size must be string'],
+    ['a power action with extra fields', 'POST', '/v2/droplets/5/actions', { type: 'power_on', size: 'x' }, 'request body: has unknown field "size"'],
+    ['a firewall rule with an unknown protocol', 'POST', '/v2/firewalls', { name: 'fw', inbound_rules: [{ protocol: 'sctp', ports: '22', sources: {} }] }, 'request body: /inbound_rules/0/protocol must be one of "tcp", "udp", "icmp"'],
+    ['a page size above the maximum', 'GET', '/v2/droplets?per_page=500', undefined, 'query: /per_page must be <= 200'],
+    ['an unknown query parameter', 'GET', '/v2/droplets?tag=x', undefined, 'query: has unknown field "tag"'],
+    ['a non-numeric droplet id', 'GET', '/v2/droplets/abc', undefined, 'path: /droplet_id must be integer'],
+    ['a delete by tag without the tag', 'DELETE', '/v2/droplets', undefined, "query: must have required property 'tag_name'"],
+    ['an unknown route', 'GET', '/v2/foo', undefined, 'unknown route GET /v2/foo'],
+  ];
+
+  for (const [what, method, path, body, message] of cases) {
+    it(`rejects ${what} with 422 and a message from the spec`, async () => {
+      const res = await send(method, path, body);
+      assert.equal(res.status, 422);
+      assert.equal(res.body['id'], 'unprocessable_entity');
+      assert.ok(String(res.body['message']).startsWith(message), `${String(res.body['message'])} should start with ${message}`);
+      assert.equal(typeof res.body['request_id'], 'string');
+    });
+  }
+
+  it('answers a missing token with 401 in DigitalOcean shape', async () => {
+    const res = await fetch(`${sandbox.url}/v2/account`);
+    assert.equal(res.status, 401);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.equal(body['id'], 'unauthorized');
+    assert.equal(body['message'], 'Unable to authenticate you');
+    assert.equal(typeof body['request_id'], 'string');
+  });
+});
+
+describe('every adapter call', () => {
+  let sandbox: DigitalOceanSandbox;
+  let api: DigitalOceanApi;
+  before(async () => {
+    sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10, validateResponses: true });
+    api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url });
+  });
+  after(() => sandbox.close());
+
+  it('sends requests the spec accepts and gets responses the spec allows', async () => {
+    await api.getAccount();
+    await api.listRegions();
+    await api.getRegion('fra1');
+    await api.getSize('s-1vcpu-1gb');
+    await api.getImage('ubuntu-24-04-x64');
+    const key = await api.createSshKey({ name: 'tops-contract', publicKey: sshPublicKey() });
+    await api.findSshKeyByName('tops-contract');
+    await api.findSshKeyByFingerprint(key.fingerprint);
+    await api.ensureTag('trigger-ops-contract');
+    const { droplet, createActionId } = await api.createDroplet({
+      name: 'tops-contract-sup',
+      region: 'fra1',
+      size: 's-1vcpu-1gb',
+      image: 'docker-20-04',
+      sshKeys: [key.id],
+      tags: ['trigger-ops', 'trigger-ops-contract'],
+      userData: '#cloud-config\n{}\n',
+    });
+    await until(() => api.getAction(createActionId ?? 0), (a) => a.status === 'completed');
+    await api.getDroplet(droplet.id);
+    await api.listDropletsByTag('trigger-ops-contract');
+    const firewall = await api.createFirewall({
+      name: 'tops-contract-fw',
+      inboundRules: [{ protocol: 'tcp', ports: '22', addresses: ['0.0.0.0/0'] }],
+      outboundRules: [{ protocol: 'udp', ports: '0', addresses: ['0.0.0.0/0', '::/0'] }],
+      tags: ['trigger-ops-contract'],
+    });
+    await api.findFirewallByName('tops-contract-fw');
+    await api.addDropletsToFirewall(firewall.id, [droplet.id]);
+    for (const type of ['shutdown', 'power_on', 'reboot', 'power_cycle', 'power_off'] as const) {
+      const action = await api.dropletAction(droplet.id, { type });
+      await until(() => api.getAction(action.id), (a) => a.status === 'completed');
+    }
+    for (const request of [{ type: 'resize', size: 's-2vcpu-4gb' }, { type: 'rebuild', image: 'ubuntu-24-04-x64' }] as const) {
+      const action = await api.dropletAction(droplet.id, request);
+      await until(() => api.getAction(action.id), (a) => a.status === 'completed');
+    }
+    await api.deleteFirewall(firewall.id);
+    await api.deleteDroplet(droplet.id);
+    await api.deleteDropletsByTag('trigger-ops-contract');
+    await api.deleteSshKey(key.id);
+    await api.getDroplet(droplet.id).catch(() => undefined);
+
+    const { validationErrors, internalErrors, callsByOperation } = sandbox.inspect();
+    assert.deepEqual(validationErrors, []);
+    assert.deepEqual(internalErrors, []);
+    const used = Object.keys(callsByOperation).sort();
+    for (const op of ['account_get', 'regions_list', 'sizes_list', 'images_get', 'sshKeys_create', 'sshKeys_list', 'sshKeys_get', 'sshKeys_delete', 'tags_get', 'tags_create', 'droplets_create', 'actions_get', 'droplets_get', 'droplets_list', 'firewalls_create', 'firewalls_list', 'firewalls_assign_droplets', 'dropletActions_post', 'firewalls_delete', 'droplets_destroy', 'droplets_destroy_byTag']) {
+      assert.ok(used.includes(op), `${op} was not exercised`);
+    }
+  });
+});
