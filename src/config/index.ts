@@ -30,6 +30,19 @@ export interface Config {
     /** Base URL without /v2. */
     readonly apiUrl: string;
   };
+  readonly railway: {
+    readonly apiUrl: string;
+    /** Account or workspace token (Authorization: Bearer). */
+    readonly apiToken: string | undefined;
+    /** Project token (Project-Access-Token); never set together with apiToken. */
+    readonly projectToken: string | undefined;
+    readonly projectId: string | undefined;
+    readonly environmentId: string | undefined;
+  };
+  readonly trigger: {
+    readonly adminToken: string | undefined;
+    readonly workerToken: string | undefined;
+  };
 }
 
 /** Parses the environment into a typed config; throws a ConfigError naming every bad variable. */
@@ -42,6 +55,9 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   const e = parsed.data;
   if (Boolean(e.TEMPORAL_TLS_CERT_PATH) !== Boolean(e.TEMPORAL_TLS_KEY_PATH)) {
     throw new ConfigError('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be set together (mTLS client pair).');
+  }
+  if (e.RAILWAY_API_TOKEN && e.RAILWAY_TOKEN) {
+    throw new ConfigError('Set only one of RAILWAY_API_TOKEN (account or workspace token) and RAILWAY_TOKEN (project token).');
   }
   return {
     env: e,
@@ -62,6 +78,14 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
     logLevel: e.LOG_LEVEL,
     digitalocean: { token: e.DIGITALOCEAN_TOKEN, apiUrl: e.DIGITALOCEAN_API_URL },
+    railway: {
+      apiUrl: e.RAILWAY_API_URL,
+      apiToken: e.RAILWAY_API_TOKEN,
+      projectToken: e.RAILWAY_TOKEN,
+      projectId: e.RAILWAY_PROJECT_ID,
+      environmentId: e.RAILWAY_ENVIRONMENT_ID,
+    },
+    trigger: { adminToken: e.TRIGGER_ADMIN_TOKEN, workerToken: e.TRIGGER_WORKER_TOKEN },
   };
 }
 

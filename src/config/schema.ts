@@ -43,9 +43,28 @@ export const envSchema = z.object({
   DIGITALOCEAN_TOKEN: optionalString,
   // DigitalOcean API base URL without /v2; the sandbox's own URL when it stands in.
   DIGITALOCEAN_API_URL: z.url().default('https://api.digitalocean.com'),
+  // Railway public GraphQL endpoint; the sandbox's own URL when it stands in.
+  RAILWAY_API_URL: z.url().default('https://backboard.railway.com/graphql/v2'),
+  // Railway account or workspace token (Authorization: Bearer); exclusive with RAILWAY_TOKEN.
+  RAILWAY_API_TOKEN: optionalString,
+  // Railway project token (Project-Access-Token), scoped to one project environment; exclusive with RAILWAY_API_TOKEN.
+  RAILWAY_TOKEN: optionalString,
+  // Railway project of the installation (set by Railway when the controller runs there).
+  RAILWAY_PROJECT_ID: optionalString,
+  // Railway environment of the installation (set by Railway when the controller runs there).
+  RAILWAY_ENVIRONMENT_ID: optionalString,
+  // Personal access token (tr_pat_…) of a Trigger.dev admin user, for the admin workers API.
+  TRIGGER_ADMIN_TOKEN: optionalString,
+  // Worker group token (tr_wgt_…) the supervisor uses, when it is not obtained by trigger-ops.
+  TRIGGER_WORKER_TOKEN: optionalString,
 });
 
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables whose values are secrets: never logged, never shown. */
-export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'DIGITALOCEAN_TOKEN'] as const satisfies ReadonlyArray<keyof Env>;
+export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'DIGITALOCEAN_TOKEN',
+  'RAILWAY_API_TOKEN',
+  'RAILWAY_TOKEN',
+  'TRIGGER_ADMIN_TOKEN',
+  'TRIGGER_WORKER_TOKEN',
+] as const satisfies ReadonlyArray<keyof Env>;
