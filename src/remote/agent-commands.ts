@@ -111,7 +111,7 @@ export function agentWaitCloudInitCommand(options: { readonly timeoutSeconds?: n
 
 // --- what each verb prints --------------------------------------------------------------------------------------
 
-export const AgentFailure = z.object({ ok: z.literal(false), error: z.string() }).loose();
+export const AgentFailure = z.object({ ok: z.literal(false), error: z.string() });
 export type AgentFailure = z.infer<typeof AgentFailure>;
 
 export const AgentVersion = z.object({ ok: z.literal(true), agentVersion: z.string() });

@@ -384,7 +384,8 @@ describe('agent.sh', () => {
   });
 
   it('logs returns hostile log text intact inside valid JSON', () => {
-    const text = 'line "one" \\ back\\slash\n\ttab\r\u0001\u001b[31mred\u001b[0m é ✓ $(x) `y`\n';
+    const controls = Array.from({ length: 31 }, (_, i) => String.fromCharCode(i + 1)).join('');
+    const text = `line "one" \\ back\\slash\n\ttab\r${controls}\u001b[31mred\u001b[0m é ✓ $(x) \`y\` \u007f\n`;
     writeFileSync(join(state, 'logs'), text);
     const { code, out } = runVerb('logs', agentLogsCommand({ tail: 50 }));
     assert.equal(code, 0);

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { utils } from 'ssh2';
+import { generateEd25519KeyPair, publicKeyFingerprint } from '../../src/remote/keys';
+
+describe('generateEd25519KeyPair', () => {
+  it('returns an OpenSSH private key and a one-line public key with the comment', () => {
+    const pair = generateEd25519KeyPair('tops-prod host');
+    assert.match(pair.privateKey, /^-----BEGIN OPENSSH PRIVATE KEY-----\n[\s\S]+\n-----END OPENSSH PRIVATE KEY-----\n$/);
+    assert.match(pair.publicKey, /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5[A-Za-z0-9+/]+={0,2} tops-prod host$/);
+    const parsed = utils.parseKey(pair.privateKey);
+    assert.ok(!(parsed instanceof Error) && !Array.isArray(parsed));
+    assert.equal(parsed.type, 'ssh-ed25519');
+    assert.equal(parsed.getPublicSSH().toString('base64'), pair.publicKey.split(' ')[1]);
+  });
+
+  it('makes a different key each time and refuses multi-line comments', () => {
+    assert.notEqual(generateEd25519KeyPair('a').publicKey, generateEd25519KeyPair('a').publicKey);
+    assert.throws(() => generateEd25519KeyPair('a\nb'), /single line/);
+  });
+});
+
+describe('publicKeyFingerprint', () => {
+  it('matches the SHA256 fingerprint format, and ssh-keygen when it is installed', () => {
+    const pair = generateEd25519KeyPair('fp');
+    const fingerprint = publicKeyFingerprint(pair.publicKey);
+    assert.match(fingerprint, /^SHA256:[A-Za-z0-9+/]{43}$/);
+    const dir = mkdtempSync(join(tmpdir(), 'fp-'));
+    try {
+      writeFileSync(join(dir, 'key.pub'), `${pair.publicKey}\n`);
+      const res = spawnSync('ssh-keygen', ['-lf', join(dir, 'key.pub')], { encoding: 'utf8' });
+      if (!res.error && res.status === 0) assert.equal(res.stdout.split(' ')[1], fingerprint);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects text that is not a public key line', () => {
+    assert.throws(() => publicKeyFingerprint('nonsense'), /OpenSSH public key/);
+  });
+});
