@@ -158,7 +158,7 @@ async function main(): Promise<void> {
   chmodSync(license, 0o644);
   const source = readFileSync(join(specDir, '..', 'SOURCE.md'), 'utf8');
   const commit = /`([0-9a-f]{40})`/.exec(source)?.[1] ?? 'unknown';
-  const date = /commit date \| ([^|]+)\|/.exec(source)?.[1]?.trim() ?? 'unknown';
+  const date = /commit date \| (\d{4}-\d{2}-\d{2})/.exec(source)?.[1] ?? 'unknown';
   writeFileSync(join(vendorDir, 'SOURCE.md'), sourceNote(commit, date, Object.keys(sortedSchemas).length));
   process.stdout.write(`wrote ${Object.keys(paths).length} paths, ${Object.keys(sortedSchemas).length} schemas to ${vendorDir}\n`);
 }
@@ -174,6 +174,8 @@ function sourceNote(commit: string, date: string, schemaCount: number): string {
   \`${commit}\`, ${date}). Every \`$ref\` is resolved: ${schemaCount} schemas are kept as
   \`#/components/schemas/<name>\` (named after their upstream file or pointer); operations, parameters, responses
   and headers are inlined. Descriptions, examples and code samples are dropped; nothing else is changed.
+- The stand-in reads it as OpenAPI 3.0 (\`nullable\`, \`discriminator\`) and, for requests only, closes every
+  object (\`unevaluatedProperties: false\`), so an unknown field is an error there although the real API ignores it.
 - Licence: Apache-2.0, see \`LICENSE\` (a copy of the upstream one).
 - Used by the DigitalOcean stand-in (\`src/sandbox/digitalocean/\`) to validate every request and response, and by
   \`test/contract/digitalocean-spec.test.ts\`.

@@ -94,9 +94,16 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
   const waits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   let baseUrl = '';
 
+  /** A delay that close() cuts short, so an injected hang never outlives the stand-in. */
   const wait = (ms: number) =>
     new Promise<void>((resolve) => {
-      const entry = { resolve, timer: setTimeout(() => (waits.delete(entry), resolve()), ms) };
+      const entry = {
+        resolve,
+        timer: setTimeout(() => {
+          waits.delete(entry);
+          resolve();
+        }, ms),
+      };
       waits.add(entry);
     });
 
