@@ -46,16 +46,18 @@ exec 3>&1 1>&2
 
 # json_str VALUE: VALUE as a JSON string literal (quotes, backslashes and every control character escaped).
 json_str() {
-  local s=$1 i c
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\r'/\\r}
-  s=${s//$'\t'/\\t}
+  # Replacements are quoted expansions: literal in every bash from 4.x to 5.2 (patsub_replacement, backslashes).
+  local s=$1 bs=\\ q='"' i c u
+  s=${s//"$bs"/"$bs$bs"}
+  s=${s//"$q"/"$bs$q"}
+  s=${s//$'\n'/"${bs}n"}
+  s=${s//$'\r'/"${bs}r"}
+  s=${s//$'\t'/"${bs}t"}
   if [[ $s == *[$'\001'-$'\037']* ]]; then
     for ((i = 1; i < 32; i++)); do
       printf -v c '%b' "\\$(printf '%03o' "$i")"
-      s=${s//"$c"/\\u00$(printf '%02x' "$i")}
+      printf -v u '%su%04x' "$bs" "$i"
+      s=${s//"$c"/"$u"}
     done
   fi
   printf '"%s"' "$s"
@@ -328,7 +330,7 @@ cmd_status() {
 
   if [[ $docker_running == true ]]; then
     local inspect exists=false state='' running='' restarting='' health='' restarts='' started='' image='' exit_code=''
-    local connected=false failed_recent=0 last_failed='' logs since
+    local connected=false connected_count failed_recent=0 last_failed='' logs since
     inspect=$(inspect_supervisor)
     if [[ -n $inspect ]]; then
       exists=true
@@ -341,8 +343,11 @@ cmd_status() {
       image=$(container_image "$inspect")
       exit_code=$(json_scalar_field ExitCode "$inspect")
       if [[ -n $started && $started != 0001-* ]]; then
-        logs=$(docker logs --since "$started" "$CONTAINER" 2>&1 || true)
-        if grep -q 'Connected to platform' <<<"$logs"; then connected=true; fi
+        # Streamed, not held in memory: a long-running supervisor's log can be large. grep -c reads to the end, so
+        # docker logs never dies of SIGPIPE.
+        connected_count=$({ docker logs --since "$started" "$CONTAINER" 2>&1 || true; } |
+          { grep -c 'Connected to platform' || true; })
+        if [[ ${connected_count:-0} -gt 0 ]]; then connected=true; fi
       fi
       since=$(date -u -d '-10 minutes' +%Y-%m-%dT%H:%M:%SZ)
       logs=$(docker logs --since "$since" "$CONTAINER" 2>&1 || true)
