@@ -25,6 +25,8 @@ export interface Config {
   readonly dataDir: string;
   readonly codecKey: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
+  readonly droplet: { readonly sshPort: number };
+  readonly pollIntervalMs: number;
   readonly digitalocean: {
     readonly token: string | undefined;
     /** Base URL without /v2. */
@@ -77,6 +79,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
     logLevel: e.LOG_LEVEL,
+    droplet: { sshPort: e.DROPLET_SSH_PORT },
+    pollIntervalMs: e.TRIGGER_OPS_POLL_INTERVAL_MS,
     digitalocean: { token: e.DIGITALOCEAN_TOKEN, apiUrl: e.DIGITALOCEAN_API_URL },
     railway: {
       apiUrl: e.RAILWAY_API_URL,

@@ -57,6 +57,10 @@ export const envSchema = z.object({
   TRIGGER_ADMIN_TOKEN: optionalString,
   // Worker group token (tr_wgt_…) the supervisor uses, when it is not obtained by trigger-ops.
   TRIGGER_WORKER_TOKEN: optionalString,
+  // SSH port of the droplets (22 on DigitalOcean; the sandbox's droplets listen elsewhere).
+  DROPLET_SSH_PORT: port.default(22),
+  // How often waits poll DigitalOcean, Railway and the droplet, in milliseconds.
+  TRIGGER_OPS_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
 });
 
 export type Env = z.infer<typeof envSchema>;
