@@ -1,6 +1,15 @@
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
+import { createDigitalOceanApi } from './activities/digitalocean/client';
+import { createRailwayApiFromConfig } from './activities/railway';
+import { createFileSecretStore, Redactor } from './activities/secrets';
+import { connectDroplet } from './activities/ssh/client';
+import { createWebappClient } from './activities/trigger';
 import type { EncryptionCodec } from './codec/encryption-codec';
+import type { Config } from './config';
+import { ErrorType } from './shared/errors';
 import { dataConverter } from './temporal/connection';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
@@ -15,7 +24,7 @@ export interface CreateWorkerOptions {
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
 }
 
-/** Composition root of the worker: dependencies → activities → Worker. */
+/** The worker: activities from their dependencies, workflows, the codec, and limits for a low-volume controller. */
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
@@ -24,10 +33,47 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.deps),
     dataConverter: dataConverter(options.codec),
-    // A low-volume controller: few slots, a bounded cache, and time for an SSH step to finish on shutdown.
     maxConcurrentActivityTaskExecutions: 20,
     maxCachedWorkflows: 100,
+    // DigitalOcean allows 250 requests a minute per token; this holds for every worker on the queue together.
+    maxTaskQueueActivitiesPerSecond: 3,
+    // Time for an SSH step to finish on shutdown.
     shutdownGraceTime: '20 seconds',
     shutdownForceTime: '30 seconds',
+  });
+}
+
+/** The composition root: config → real clients (the sandbox's, when config points there) → activity dependencies. */
+export function activityDepsFromConfig(config: Config, codec: EncryptionCodec): ActivityDeps {
+  const redactor = new Redactor();
+  for (const value of Object.values(config.env)) if (typeof value === 'string') redactor.add(value);
+  const { digitalocean, railway, trigger } = config;
+  return {
+    dataDir: config.dataDir,
+    codecKeyId: codec.keyId,
+    digitalocean: digitalocean.token
+      ? createDigitalOceanApi({ token: digitalocean.token, apiUrl: digitalocean.apiUrl })
+      : unconfigured('DigitalOcean', 'DIGITALOCEAN_TOKEN'),
+    railway:
+      railway.apiToken || railway.projectToken
+        ? createRailwayApiFromConfig(railway)
+        : unconfigured('Railway', 'RAILWAY_API_TOKEN or RAILWAY_TOKEN'),
+    webapp: (baseUrl) => createWebappClient({ baseUrl, adminToken: trigger.adminToken }),
+    connectDroplet: ({ host, privateKey, pinnedHostKey }) =>
+      connectDroplet({ host, port: config.droplet.sshPort, username: 'root', privateKey, pinnedHostKey, timeoutMs: 15_000 }),
+    secrets: createFileSecretStore(join(config.dataDir, 'secrets.json'), redactor),
+    redactor,
+    railwayDefaults: { projectId: railway.projectId, environmentId: railway.environmentId },
+    railwayProjectToken: Boolean(railway.projectToken),
+    configuredWorkerToken: trigger.workerToken,
+    pollIntervalMs: config.pollIntervalMs,
+  };
+}
+
+/** A client that fails every call with a clear, non-retryable configuration error. */
+function unconfigured<T extends object>(system: string, variable: string): T {
+  return new Proxy({} as T, {
+    get: () => () =>
+      Promise.reject(ApplicationFailure.nonRetryable(`${system} is not configured: set ${variable}`, ErrorType.ConfigError)),
   });
 }

@@ -1,12 +1,78 @@
-import { createControllerActivities, type ControllerDeps } from './controller';
+import { buildCloudConfig } from '../remote/cloud-config';
+import { readAgentScript } from '../remote/agent-script';
+import { createControllerActivities } from './controller';
+import type { DigitalOceanApi } from './digitalocean/client';
+import { toDigitalOceanFailure } from './digitalocean/errors';
+import { createDigitalOceanActivities } from './digitalocean/steps';
+import { withFailureMapping } from './failures';
+import type { RailwayApi } from './railway/api';
+import { toRailwayFailure } from './railway/errors';
+import { createRailwayActivities } from './railway/steps';
+import { createInstallationKeys, createSecretActivities, type Redactor, type SecretStore } from './secrets';
+import type { DropletConnection } from './ssh/client';
+import { toSshFailure } from './ssh/errors';
+import { createDropletActivities } from './ssh/steps';
+import { toWebappFailure, type WebappClient } from './trigger';
 
-export type ActivityDeps = ControllerDeps;
+/** Everything the activities need, built once by the composition root (src/worker.ts) from config. */
+export interface ActivityDeps {
+  readonly dataDir: string;
+  readonly codecKeyId: string;
+  readonly digitalocean: DigitalOceanApi;
+  readonly railway: RailwayApi;
+  /** A webapp client for a public origin (admin token included when configured). */
+  readonly webapp: (baseUrl: string) => WebappClient;
+  readonly connectDroplet: (input: { host: string; privateKey: string; pinnedHostKey: string }) => Promise<DropletConnection>;
+  readonly secrets: SecretStore;
+  readonly redactor: Redactor;
+  readonly railwayDefaults: { readonly projectId: string | undefined; readonly environmentId: string | undefined };
+  readonly railwayProjectToken: boolean;
+  readonly configuredWorkerToken: string | undefined;
+  readonly pollIntervalMs: number;
+}
 
-/** Every activity the worker registers, built from injected dependencies (one factory per external system). */
+/** Every activity the worker registers: one factory per external system, errors mapped to the catalogue. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  const keys = createInstallationKeys(deps.secrets);
+  const agentScript = readAgentScript();
+  const activities = {
     ...createControllerActivities(deps),
+    ...createRailwayActivities({
+      railway: deps.railway,
+      webapp: deps.webapp,
+      secrets: deps.secrets,
+      defaultTarget: deps.railwayDefaults,
+      projectToken: deps.railwayProjectToken,
+      configuredWorkerToken: deps.configuredWorkerToken,
+      pollIntervalMs: deps.pollIntervalMs,
+    }),
+    ...createDigitalOceanActivities({
+      api: deps.digitalocean,
+      keys,
+      pollIntervalMs: deps.pollIntervalMs,
+      buildUserData: async ({ installationId, image }) => {
+        const [controller, hostKey] = await Promise.all([keys.controllerKey(installationId), keys.hostKey(installationId)]);
+        return buildCloudConfig({
+          installationId,
+          controllerPublicKey: controller.publicKey,
+          hostKey,
+          agentScript,
+          // DigitalOcean's Docker 1-Click images ship Docker and Compose; anything else installs them.
+          docker: image.startsWith('docker-') ? 'preinstalled' : 'packages',
+        });
+      },
+    }),
+    ...createDropletActivities({
+      connect: deps.connectDroplet,
+      keys,
+      secrets: deps.secrets,
+      railway: deps.railway,
+      digitalocean: deps.digitalocean,
+      pollIntervalMs: deps.pollIntervalMs,
+    }),
+    ...createSecretActivities({ secrets: deps.secrets }),
   };
+  return withFailureMapping(activities, [toDigitalOceanFailure, toRailwayFailure, toWebappFailure, toSshFailure], deps.redactor);
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig, type Config } from '../config';
 import { loadCodec } from '../local/controller';
 import { connectClient } from '../temporal/connection';
@@ -28,4 +29,16 @@ export async function cliClient(config: Config): Promise<Client> {
       3,
     );
   }
+}
+
+/** The first application-level message of a failed workflow: the sentence worth showing to a person. */
+export function failureMessage(err: WorkflowFailedError): string {
+  let current: unknown = err.cause;
+  let message = err.message;
+  while (current instanceof Error) {
+    message = current.message || message;
+    if (current instanceof ApplicationFailure) return current.message;
+    current = current.cause;
+  }
+  return message;
 }

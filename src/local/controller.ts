@@ -4,7 +4,7 @@ import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config';
 import { EncryptionCodec, resolveCodecKey } from '../codec/encryption-codec';
 import { connectClient, connectWorker } from '../temporal/connection';
-import { createWorker } from '../worker';
+import { activityDepsFromConfig, createWorker } from '../worker';
 import { findOrInstallTemporal } from './temporal-cli';
 import { startDevServer, type DevServer } from './temporal-dev-server';
 
@@ -63,7 +63,7 @@ export async function startController(config: Config, log: (m: string) => void):
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       codec,
-      deps: { dataDir: config.dataDir, codecKeyId: codec.keyId },
+      deps: activityDepsFromConfig(config, codec),
     });
     const client = await connectClient(config.temporal, temporal.address, codec);
     const running = worker.run();

@@ -9,18 +9,10 @@ import {
 } from '../../src/activities/railway';
 import { ErrorType } from '../../src/shared/errors';
 import { startRailwayApi, type RailwayApi } from '../../src/sandbox/railway';
+import { waitFor } from '../helpers/wait';
 
 const FAST = { queuedMs: 10, buildingMs: 10, deployingMs: 10 };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function rejection(promise: Promise<unknown>): Promise<RailwayApiError> {
   try {

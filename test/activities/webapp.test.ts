@@ -4,18 +4,10 @@ import { createRailwayApi, createRailwayGraphqlClient, type RailwayApi as Railwa
 import { createWebappClient, parseBootstrapBanner, PROBE_INSTANCE_NAME, WebappApiError, type WebappClient } from '../../src/activities/trigger';
 import { ErrorType } from '../../src/shared/errors';
 import { startTriggerPlatform, type TriggerPlatform } from '../../src/sandbox/trigger-platform';
+import { waitFor } from '../helpers/wait';
 
 const FAST = { queuedMs: 20, buildingMs: 20, deployingMs: 20 };
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function workerHeaders(token: string, secret: string, instance = 'droplet-1'): Record<string, string> {
   return {

@@ -7,7 +7,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
+import { loadConfig } from '../../src/config';
 import { dataConverter } from '../../src/temporal/connection';
+import { activityDepsFromConfig } from '../../src/worker';
 import { controllerCheck } from '../../src/workflows';
 import { startTestTemporal, TEST_CODEC_KEY, workflowBundle, type TestTemporal } from '../helpers/temporal';
 
@@ -22,7 +24,7 @@ describe('controllerCheck on a real Temporal dev server', () => {
       connection: t.connection,
       taskQueue: t.taskQueue,
       workflowBundle: await workflowBundle(),
-      activities: createActivities({ dataDir: join(__dirname, '..', '..', '.data', 'test'), codecKeyId: t.codec.keyId }),
+      activities: createActivities(activityDepsFromConfig(loadConfig({ TRIGGER_OPS_DATA_DIR: join(__dirname, '..', '..', '.data', 'test') }), t.codec)),
       dataConverter: dataConverter(t.codec),
     });
     running = worker.run();

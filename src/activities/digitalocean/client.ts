@@ -157,6 +157,8 @@ export interface CreateDropletInput {
   readonly sshKeys?: readonly (number | string)[];
   readonly tags?: readonly string[];
   readonly userData?: string;
+  /** DigitalOcean's metrics agent. */
+  readonly monitoring?: boolean;
 }
 export interface Action {
   readonly id: number;
@@ -397,6 +399,7 @@ export function createDigitalOceanApi(options: DigitalOceanClientOptions): Digit
           ...(input.sshKeys ? { ssh_keys: [...input.sshKeys] } : {}),
           ...(input.tags ? { tags: [...input.tags] } : {}),
           ...(input.userData === undefined ? {} : { user_data: input.userData }),
+          ...(input.monitoring === undefined ? {} : { monitoring: input.monitoring }),
         }),
       );
       return { droplet: toDroplet(data.droplet), createActionId: data.links?.actions?.[0]?.id };

@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { MANAGED_TAG, resourceNames } from '../../shared/ids';
+import { ErrorType } from '../../shared/errors';
+import type { InstallationKeys } from '../secrets/installation-keys';
+import { invalidInput } from '../failures';
+import type { DigitalOceanApi, FirewallRule } from './client';
+
+export interface DigitalOceanStepDeps {
+  readonly api: DigitalOceanApi;
+  readonly keys: InstallationKeys;
+  /** The #cloud-config user data of a droplet of this installation (no secrets). */
+  readonly buildUserData: (input: { readonly installationId: string; readonly image: string }) => Promise<string>;
+  /** How often a wait polls DigitalOcean (well inside 250 requests/minute). */
+  readonly pollIntervalMs: number;
+}
+
+const ANYWHERE = ['0.0.0.0/0', '::/0'];
+const OUTBOUND_OPEN: FirewallRule[] = [
+  { protocol: 'tcp', ports: '0', addresses: ANYWHERE },
+  { protocol: 'udp', ports: '0', addresses: ANYWHERE },
+  { protocol: 'icmp', ports: '0', addresses: ANYWHERE },
+];
+
+/** DigitalOcean steps: each is idempotent, finding what an earlier attempt created by its deterministic name or tag. */
+export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
+  const { api } = deps;
+
+  return {
+    /** Region, size and image exist and fit together; returns the monthly price. Read-only. */
+    async validateDropletPlacement(input: { region: string; size: string; image: string }) {
+      const [regions, sizes] = await Promise.all([api.listRegions(), api.listSizes()]);
+      const region = regions.find((r) => r.slug === input.region);
+      const available = regions.filter((r) => r.available).map((r) => r.slug);
+      if (!region || !region.available) {
+        throw invalidInput(`region "${input.region}" is not available (accepted: ${available.join(', ')})`);
+      }
+      const size = sizes.find((s) => s.slug === input.size);
+      const sizesHere = sizes.filter((s) => s.available && s.regions.includes(input.region)).map((s) => s.slug);
+      if (!size || !size.available || !size.regions.includes(input.region)) {
+        throw invalidInput(`size "${input.size}" is not offered in ${input.region} (accepted: ${sizesHere.join(', ')})`);
+      }
+      try {
+        await api.getImage(input.image);
+      } catch (err) {
+        if (err instanceof Error && 'status' in err && err.status === 404) {
+          throw invalidInput(`image "${input.image}" does not exist (e.g. docker-20-04, ubuntu-24-04-x64)`);
+        }
+        throw err;
+      }
+      return { monthlyPriceUsd: size.priceMonthly, hourlyPriceUsd: size.priceHourly, regionName: region.name };
+    },
+
+    /** The controller's per-installation key, registered at DigitalOcean (found by fingerprint if already there). */
+    async ensureSshKey(input: { installationId: string }) {
+      const { publicKey } = await deps.keys.controllerKey(input.installationId);
+      const name = resourceNames(input.installationId).sshKey;
+      const existing = (await api.findSshKeyByName(name)) ?? (await api.findSshKeyByFingerprint(md5Fingerprint(publicKey)));
+      if (existing && existing.publicKey.trim().split(' ')[1] === publicKey.trim().split(' ')[1]) {
+        return { id: existing.id, fingerprint: existing.fingerprint };
+      }
+      if (existing) await api.deleteSshKey(existing.id);
+      const created = await api.createSshKey({ name, publicKey });
+      return { id: created.id, fingerprint: created.fingerprint };
+    },
+
+    async deleteSshKey(input: { installationId: string }) {
+      const existing = await api.findSshKeyByName(resourceNames(input.installationId).sshKey);
+      return { deleted: existing ? await api.deleteSshKey(existing.id) : false };
+    },
+
+    /** Inbound SSH only, from the given CIDRs; outbound open; applied to the installation's droplets by tag. */
+    async ensureFirewall(input: { installationId: string; sshSourceCidrs: string[] }) {
+      const names = resourceNames(input.installationId);
+      await api.ensureTag(MANAGED_TAG);
+      await api.ensureTag(names.tag);
+      const existing = await api.findFirewallByName(names.firewall);
+      if (existing) return { id: existing.id };
+      const created = await api.createFirewall({
+        name: names.firewall,
+        inboundRules: [{ protocol: 'tcp', ports: '22', addresses: input.sshSourceCidrs }],
+        outboundRules: OUTBOUND_OPEN,
+        tags: [names.tag],
+      });
+      return { id: created.id };
+    },
+
+    async deleteFirewall(input: { installationId: string }) {
+      const existing = await api.findFirewallByName(resourceNames(input.installationId).firewall);
+      return { deleted: existing ? await api.deleteFirewall(existing.id) : false };
+    },
+
+    /** Finds the generation's droplet by name under the installation tag, or creates it. Never creates two. */
+    async ensureDroplet(input: {
+      installationId: string;
+      generation: number;
+      region: string;
+      size: string;
+      image: string;
+      sshKeyId: number;
+      monitoring: boolean;
+    }) {
+      const names = resourceNames(input.installationId);
+      const name = names.droplet(input.generation);
+      const existing = (await api.listDropletsByTag(names.tag)).find((d) => d.name === name);
+      if (existing) return { id: existing.id, name: existing.name };
+      const userData = await deps.buildUserData({ installationId: input.installationId, image: input.image });
+      const { droplet } = await api.createDroplet({
+        name,
+        region: input.region,
+        size: input.size,
+        image: input.image,
+        sshKeys: [input.sshKeyId],
+        tags: [MANAGED_TAG, names.tag],
+        userData,
+        monitoring: input.monitoring,
+      });
+      return { id: droplet.id, name: droplet.name };
+    },
+
+    /** Polls until the droplet is active with a public IPv4, heartbeating; a deleted droplet is a NotFound. */
+    async waitForDropletActive(input: { dropletId: number; timeoutSeconds: number }) {
+      const deadline = Date.now() + input.timeoutSeconds * 1000;
+      for (;;) {
+        const droplet = await api.getDroplet(input.dropletId);
+        heartbeat({ status: droplet.status });
+        if (droplet.status === 'active' && droplet.publicIpv4) return { ipv4: droplet.publicIpv4 };
+        if (Date.now() > deadline) {
+          throw ApplicationFailure.nonRetryable(
+            `droplet ${input.dropletId} was still "${droplet.status}" after ${input.timeoutSeconds}s`,
+            ErrorType.Unavailable,
+          );
+        }
+        await sleep(deps.pollIntervalMs);
+      }
+    },
+
+    /** Every droplet of the installation (all generations), by tag. */
+    async deleteDroplets(input: { installationId: string }) {
+      const tag = resourceNames(input.installationId).tag;
+      const droplets = await api.listDropletsByTag(tag);
+      if (droplets.length > 0) await api.deleteDropletsByTag(tag);
+      return { deleted: droplets.length };
+    },
+
+    /** One droplet, e.g. the old one after a migration. */
+    async deleteDroplet(input: { dropletId: number }) {
+      return { deleted: await api.deleteDroplet(input.dropletId) };
+    },
+
+    async listInstallationDroplets(input: { installationId: string }) {
+      const droplets = await api.listDropletsByTag(resourceNames(input.installationId).tag);
+      return droplets.map((d) => ({ id: d.id, name: d.name, status: d.status, ipv4: d.publicIpv4 ?? null, size: d.size, region: d.region }));
+    },
+  };
+}
+
+/** DigitalOcean's key fingerprint: MD5 of the key blob, colon-separated hex. */
+function md5Fingerprint(publicKey: string): string {
+  const blob = Buffer.from(publicKey.trim().split(/\s+/)[1] ?? '', 'base64');
+  return (createHash('md5').update(blob).digest('hex').match(/../g) ?? []).join(':');
+}

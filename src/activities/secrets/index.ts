@@ -1,0 +1,16 @@
+import { secretNames } from '../../shared/ids';
+import type { SecretStore } from './store';
+
+export { Redactor } from './redactor';
+export { createFileSecretStore, type SecretStore } from './store';
+export { createInstallationKeys, type InstallationKeys } from './installation-keys';
+
+export function createSecretActivities(deps: { readonly secrets: SecretStore }) {
+  return {
+    /** Forgets every secret of an installation (teardown). */
+    async forgetInstallationSecrets(input: { installationId: string }) {
+      const prefix = secretNames(input.installationId).workerToken.replace(/[^/]+$/, '');
+      return { forgotten: await deps.secrets.deletePrefix(prefix) };
+    },
+  };
+}

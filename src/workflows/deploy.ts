@@ -1,0 +1,155 @@
+import { ApplicationFailure, defineQuery, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
+import { cloudCall, compensation, longWait } from './options';
+import { rootCauseMessage, Saga } from './saga';
+import { parseInput } from './validate';
+
+export interface DeployProgress {
+  readonly step: string;
+  readonly completed: readonly string[];
+}
+
+export const deployProgressQuery = defineQuery<DeployProgress>('progress');
+
+const cloud = proxyActivities<Activities>(cloudCall);
+const undo = proxyActivities<Activities>(compensation);
+
+/**
+ * Deploys an installation's supervisor: Railway preflight → worker credentials → DigitalOcean key, firewall and
+ * droplet → cloud-init → supervisor config → health gate. Every step is idempotent (find-or-create by deterministic
+ * names); any failure, or cancellation, undoes what this run created, last first, and reports the original cause.
+ */
+export async function deploy(input: DeployInput): Promise<DeployResult> {
+  const spec = parseInput(deployInputSchema, input, 'deploy');
+  const { installationId } = spec;
+  const completed: string[] = [];
+  let step = 'validate';
+  setHandler(deployProgressQuery, () => ({ step, completed: [...completed] }));
+  const begin = (name: string) => {
+    step = name;
+    log.info('deploy step', { installationId, step: name });
+  };
+  const done = () => completed.push(step);
+
+  const saga = new Saga();
+  try {
+    begin('railway-preflight');
+    const target = await cloud.resolveRailwayTarget(spec.railway);
+    const preflight = await cloud.preflightRailway({ ...target, generateMissingSecrets: spec.options.generateMissingSecrets });
+    const supervisorVersion = spec.supervisorVersion ?? preflight.webappVersion;
+    await cloud.checkSupervisorVersion({ supervisorVersion, webappVersion: preflight.webappVersion });
+    done();
+
+    let generatedSecrets: string[] = [];
+    if (preflight.missingSecrets.length > 0) {
+      begin('railway-secrets');
+      const names = preflight.missingSecrets;
+      saga.add('railway-secrets', () =>
+        undo.removeWebappVariables({ ...target, serviceId: preflight.webappServiceId, names }),
+      );
+      const written = await proxyActivities<Activities>(longWait(900)).ensureWebappSecrets({
+        ...target,
+        serviceId: preflight.webappServiceId,
+        names,
+      });
+      generatedSecrets = written.added;
+      done();
+    }
+
+    begin('worker-token');
+    await cloud.obtainWorkerToken({ installationId, ...target, webappServiceId: preflight.webappServiceId, apiUrl: preflight.apiUrl });
+    await cloud.probeWorkerCredentials({ installationId, ...target, webappServiceId: preflight.webappServiceId, apiUrl: preflight.apiUrl });
+    done();
+
+    begin('digitalocean-validate');
+    const placement = await cloud.validateDropletPlacement({ region: spec.region, size: spec.size, image: spec.image });
+    done();
+
+    begin('ssh-key');
+    saga.add('ssh-key', () => undo.deleteSshKey({ installationId }));
+    const sshKey = await cloud.ensureSshKey({ installationId });
+    done();
+
+    begin('firewall');
+    saga.add('firewall', () => undo.deleteFirewall({ installationId }));
+    const firewall = await cloud.ensureFirewall({ installationId, sshSourceCidrs: spec.sshSourceCidrs });
+    done();
+
+    begin('droplet');
+    const generation = 1;
+    saga.add('droplet', () => undo.deleteDroplets({ installationId }));
+    const created = await cloud.ensureDroplet({
+      installationId,
+      generation,
+      region: spec.region,
+      size: spec.size,
+      image: spec.image,
+      sshKeyId: sshKey.id,
+      monitoring: spec.options.monitoring,
+    });
+    const droplet = await proxyActivities<Activities>(longWait(spec.options.bootTimeoutSeconds)).waitForDropletActive({
+      dropletId: created.id,
+      timeoutSeconds: spec.options.bootTimeoutSeconds,
+    });
+    done();
+
+    begin('cloud-init');
+    const host = { installationId, ipv4: droplet.ipv4 };
+    await proxyActivities<Activities>(longWait(spec.options.bootTimeoutSeconds)).waitForCloudInit({
+      ...host,
+      timeoutSeconds: spec.options.bootTimeoutSeconds,
+    });
+    done();
+
+    begin('supervisor-config');
+    const applied = await cloud.applySupervisorConfig({
+      ...host,
+      ...target,
+      webappServiceId: preflight.webappServiceId,
+      supervisorVersion,
+      apiUrl: preflight.apiUrl,
+    });
+    done();
+
+    begin('health-gate');
+    await proxyActivities<Activities>(longWait(spec.options.healthTimeoutSeconds)).waitForSupervisorHealthy({
+      ...host,
+      supervisorVersion,
+      timeoutSeconds: spec.options.healthTimeoutSeconds,
+    });
+    done();
+
+    step = 'done';
+    return {
+      installationId,
+      droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 },
+      region: spec.region,
+      size: spec.size,
+      image: spec.image,
+      supervisorVersion,
+      configHash: applied.configHash,
+      firewallId: firewall.id,
+      sshKeyId: sshKey.id,
+      monthlyPriceUsd: placement.monthlyPriceUsd,
+      railway: { ...target, webappServiceId: preflight.webappServiceId },
+      generatedSecrets,
+    };
+  } catch (err) {
+    const failedStep = step;
+    step = 'rolling-back';
+    log.warn('deploy failed; rolling back', { installationId, step: failedStep, workflowId: workflowInfo().workflowId });
+    const leftovers = await saga.compensate();
+    step = 'rolled-back';
+    if (isCancellation(err) && leftovers.length === 0) throw err;
+    const unfinished = leftovers.length > 0
+      ? ` Rollback could not undo: ${leftovers.join(', ')}; run teardown for "${installationId}" once the cause is fixed.`
+      : ' Everything it created was removed.';
+    throw ApplicationFailure.create({
+      type: leftovers.length > 0 ? 'RollbackIncomplete' : 'DeployFailed',
+      message: `deploy failed at step "${failedStep}": ${rootCauseMessage(err)}.${unfinished}`,
+      nonRetryable: true,
+      ...(err instanceof Error ? { cause: err } : {}),
+    });
+  }
+}

@@ -1,0 +1,60 @@
+import { defineQuery, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { Activities } from '../activities';
+import { installationIdSchema } from '../shared/ids';
+import { compensation } from './options';
+import { parseInput } from './validate';
+
+export const teardownInputSchema = z
+  .object({
+    installationId: installationIdSchema,
+    /** Also forget the installation's secrets (controller SSH key, host key, worker token). */
+    forgetSecrets: z.boolean().default(true),
+  })
+  .strict();
+
+export type TeardownInput = z.input<typeof teardownInputSchema>;
+
+export interface TeardownResult {
+  readonly installationId: string;
+  readonly supervisorStopped: boolean;
+  readonly dropletsDeleted: number;
+  readonly firewallDeleted: boolean;
+  readonly sshKeyDeleted: boolean;
+  readonly secretsForgotten: boolean;
+}
+
+export const teardownProgressQuery = defineQuery<{ readonly step: string }>('progress');
+
+const acts = proxyActivities<Activities>(compensation);
+
+/**
+ * Removes everything an installation has on DigitalOcean, by its tag and deterministic names. Idempotent: safe after
+ * a failed deploy, after a partial teardown, and when run twice. Railway's webapp is left as it is.
+ */
+export async function teardown(input: TeardownInput): Promise<TeardownResult> {
+  const { installationId, forgetSecrets } = parseInput(teardownInputSchema, input, 'teardown');
+  let step = 'stop-supervisor';
+  setHandler(teardownProgressQuery, () => ({ step }));
+
+  // The supervisor is stopped first so that no run is dequeued onto a droplet about to vanish.
+  const stopped = await acts.stopSupervisors({ installationId });
+  step = 'droplets';
+  const droplets = await acts.deleteDroplets({ installationId });
+  step = 'firewall';
+  const firewall = await acts.deleteFirewall({ installationId });
+  step = 'ssh-key';
+  const sshKey = await acts.deleteSshKey({ installationId });
+  step = 'secrets';
+  if (forgetSecrets) await acts.forgetInstallationSecrets({ installationId });
+  step = 'done';
+  log.info('teardown done', { installationId, droplets: droplets.deleted });
+  return {
+    installationId,
+    supervisorStopped: stopped.stopped > 0,
+    dropletsDeleted: droplets.deleted,
+    firewallDeleted: firewall.deleted,
+    sshKeyDeleted: sshKey.deleted,
+    secretsForgotten: forgetSecrets,
+  };
+}

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { loadConfig, type Config } from '../../src/config';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
+import { dataConverter } from '../../src/temporal/connection';
+import { activityDepsFromConfig } from '../../src/worker';
+import { startTestTemporal, workflowBundle, type TestTemporal } from './temporal';
+
+export interface World {
+  readonly sandbox: Sandbox;
+  readonly temporal: TestTemporal;
+  readonly config: Config;
+  readonly dataDir: string;
+  /** Starts a worker on the test task queue (a fresh one after a simulated crash). */
+  startWorker(): Promise<RunningWorker>;
+  close(): Promise<void>;
+}
+
+export interface RunningWorker {
+  readonly worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** The sandbox, a real Temporal server and workers wired exactly like production, through config only. */
+export async function startWorld(options: { sandbox?: SandboxOptions; env?: Record<string, string> } = {}): Promise<World> {
+  const temporal = await startTestTemporal();
+  const sandbox = await startSandbox({ fast: true, ...options.sandbox });
+  const dataDir = mkdtempSync(join(tmpdir(), 'trigger-ops-data-'));
+  const config = loadConfig({ ...sandbox.env, TRIGGER_OPS_DATA_DIR: dataDir, ...options.env });
+  const workers = new Set<RunningWorker>();
+  const bundle = await workflowBundle();
+  return {
+    sandbox,
+    temporal,
+    config,
+    dataDir,
+    async startWorker() {
+      const worker = await Worker.create({
+        connection: temporal.connection,
+        taskQueue: temporal.taskQueue,
+        workflowBundle: bundle,
+        activities: createActivities(activityDepsFromConfig(config, temporal.codec)),
+        dataConverter: dataConverter(temporal.codec),
+        shutdownGraceTime: '1 second',
+      });
+      const running = worker.run();
+      const handle: RunningWorker = {
+        worker,
+        async stop() {
+          workers.delete(handle);
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running.catch(() => undefined);
+        },
+      };
+      workers.add(handle);
+      return handle;
+    },
+    async close() {
+      for (const w of [...workers]) await w.stop();
+      await sandbox.close();
+      await temporal.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
