@@ -15,7 +15,8 @@ export const quickActivity: ActivityOptions = {
 
 /** A call to a cloud API: short, retried with backoff (429s wait for retry-after through nextRetryDelay). */
 export const cloudCall: ActivityOptions = {
-  startToCloseTimeout: '2 minutes',
+  // Each API call has a 15 s client timeout; a worker that dies mid-call is noticed after this.
+  startToCloseTimeout: '45 seconds',
   retry: {
     initialInterval: '2 seconds',
     backoffCoefficient: 2,
@@ -29,7 +30,8 @@ export const cloudCall: ActivityOptions = {
 export function longWait(timeoutSeconds: number): ActivityOptions {
   return {
     startToCloseTimeout: `${timeoutSeconds + 60} seconds`,
-    heartbeatTimeout: '30 seconds',
+    // Waits heartbeat on every poll; a dead worker's wait is picked up by another within this.
+    heartbeatTimeout: '10 seconds',
     retry: {
       initialInterval: '5 seconds',
       backoffCoefficient: 2,

@@ -25,8 +25,13 @@ export interface RunningWorker {
 }
 
 /** The sandbox, a real Temporal server and workers wired exactly like production, through config only. */
-export async function startWorld(options: { sandbox?: SandboxOptions; env?: Record<string, string> } = {}): Promise<World> {
-  const temporal = await startTestTemporal();
+export async function startWorld(
+  options: { sandbox?: SandboxOptions; env?: Record<string, string>; codecKey?: Buffer; temporalArgs?: string[] } = {},
+): Promise<World> {
+  const temporal = await startTestTemporal({
+    ...(options.codecKey ? { codecKey: options.codecKey } : {}),
+    ...(options.temporalArgs ? { extraArgs: options.temporalArgs } : {}),
+  });
   const sandbox = await startSandbox({ fast: true, ...options.sandbox });
   const dataDir = mkdtempSync(join(tmpdir(), 'trigger-ops-data-'));
   const config = loadConfig({ ...sandbox.env, TRIGGER_OPS_DATA_DIR: dataDir, ...options.env });

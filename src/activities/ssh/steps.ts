@@ -47,7 +47,13 @@ export function createDropletActivities(deps: DropletStepDeps) {
     const result = await c.run(cmd.command, { ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}), timeoutMs });
     const out = parseAgentOutput(verb, result.stdout);
     if (out.ok === false && !(verb === 'status' && 'agentVersion' in out)) {
-      throw ApplicationFailure.retryable(`agent ${verb} failed on the droplet: ${out.error}`, ErrorType.Unavailable);
+      // A missing image or a refused configuration stays so however often it is retried.
+      const error = 'error' in out && typeof out.error === 'string' ? out.error : 'unknown error';
+      const permanent = /manifest unknown|not found|invalid|usage/i.test(error) && !/daemon/i.test(error);
+      const message = `agent ${verb} failed on the droplet: ${error}`;
+      throw permanent
+        ? ApplicationFailure.nonRetryable(message, ErrorType.Rejected)
+        : ApplicationFailure.retryable(message, ErrorType.Unavailable);
     }
     return out as AgentOutput<V>;
   };
