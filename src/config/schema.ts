@@ -37,6 +37,8 @@ export const envSchema = z.object({
   TRIGGER_OPS_DATA_DIR: z.string().trim().min(1).default('.data'),
   // AES-256 key (base64, 32 bytes) for the payload codec; generated into the data dir when unset locally.
   TRIGGER_OPS_CODEC_KEY: optionalString,
+  // Pre-built workflow bundle (scripts/bundle-workflows.ts); unset means bundle the workflows from source at start.
+  TRIGGER_OPS_WORKFLOW_BUNDLE: optionalString,
   // Log level of the controller.
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   // DigitalOcean API token (read/write); unset means no DigitalOcean access.

@@ -64,6 +64,7 @@ export async function startController(config: Config, log: (m: string) => void):
       taskQueue: config.temporal.taskQueue,
       codec,
       deps: activityDepsFromConfig(config, codec),
+      ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
     });
     const client = await connectClient(config.temporal, temporal.address, codec);
     const running = worker.run();
