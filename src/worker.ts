@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
@@ -8,9 +9,9 @@ import { createFileSecretStore, Redactor } from './activities/secrets';
 import { connectDroplet } from './activities/ssh/client';
 import { createWebappClient } from './activities/trigger';
 import type { EncryptionCodec } from './codec/encryption-codec';
-import type { Config } from './config';
+import { SECRET_ENV_NAMES, type Config } from './config';
 import { ErrorType } from './shared/errors';
-import { dataConverter } from './temporal/connection';
+import { connectClient, dataConverter } from './temporal/connection';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 
@@ -44,9 +45,24 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
 }
 
 /** The composition root: config → real clients (the sandbox's, when config points there) → activity dependencies. */
-export function activityDepsFromConfig(config: Config, codec: EncryptionCodec): ActivityDeps {
+export function activityDepsFromConfig(
+  config: Config,
+  codec: EncryptionCodec,
+  options: { readonly temporalClient?: () => Promise<Client> } = {},
+): ActivityDeps {
   const redactor = new Redactor();
-  for (const value of Object.values(config.env)) if (typeof value === 'string') redactor.add(value);
+  // Schedules and the installation hand-over talk to the same Temporal service the worker polls; connected on first use.
+  let client: Promise<Client> | undefined;
+  const temporalClient =
+    options.temporalClient ??
+    (() =>
+      (client ??= connectClient(config.temporal, config.temporal.address ?? `127.0.0.1:${config.temporal.devPort}`, codec).catch(
+        (err: unknown) => {
+          client = undefined;
+          throw err;
+        },
+      )));
+  for (const name of SECRET_ENV_NAMES) redactor.add(config.env[name]);
   const { digitalocean, railway, trigger } = config;
   return {
     dataDir: config.dataDir,
@@ -67,6 +83,7 @@ export function activityDepsFromConfig(config: Config, codec: EncryptionCodec): 
     railwayProjectToken: Boolean(railway.projectToken),
     configuredWorkerToken: trigger.workerToken,
     pollIntervalMs: config.pollIntervalMs,
+    temporalClient,
   };
 }
 

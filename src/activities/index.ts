@@ -1,10 +1,13 @@
 import { buildCloudConfig } from '../remote/cloud-config';
 import { readAgentScript } from '../remote/agent-script';
+import type { Client } from '@temporalio/client';
 import { createControllerActivities } from './controller';
 import type { DigitalOceanApi } from './digitalocean/client';
 import { toDigitalOceanFailure } from './digitalocean/errors';
 import { createDigitalOceanActivities } from './digitalocean/steps';
 import { withFailureMapping } from './failures';
+import { createLifecycleActivities } from './lifecycle/droplet-steps';
+import { createTemporalActivities } from './lifecycle/temporal-steps';
 import type { RailwayApi } from './railway/api';
 import { toRailwayFailure } from './railway/errors';
 import { createRailwayActivities } from './railway/steps';
@@ -29,6 +32,8 @@ export interface ActivityDeps {
   readonly railwayProjectToken: boolean;
   readonly configuredWorkerToken: string | undefined;
   readonly pollIntervalMs: number;
+  /** A client of the Temporal service (schedules, hand-over to the installation workflow); lazily connected. */
+  readonly temporalClient?: () => Promise<Client>;
 }
 
 /** Every activity the worker registers: one factory per external system, errors mapped to the catalogue. */
@@ -71,6 +76,16 @@ export function createActivities(deps: ActivityDeps) {
       pollIntervalMs: deps.pollIntervalMs,
     }),
     ...createSecretActivities({ secrets: deps.secrets }),
+    ...createLifecycleActivities({
+      connect: deps.connectDroplet,
+      keys,
+      secrets: deps.secrets,
+      railway: deps.railway,
+      webapp: deps.webapp,
+      digitalocean: deps.digitalocean,
+      pollIntervalMs: deps.pollIntervalMs,
+    }),
+    ...createTemporalActivities({ temporalClient: deps.temporalClient, pollIntervalMs: deps.pollIntervalMs }),
   };
   return withFailureMapping(activities, [toDigitalOceanFailure, toRailwayFailure, toWebappFailure, toSshFailure], deps.redactor);
 }

@@ -19,6 +19,8 @@ export const workflowIds = {
   teardown: (installationId: string) => `teardown:${installationId}`,
   installation: (installationId: string) => `installation:${installationId}`,
   healSchedule: (installationId: string) => `heal:${installationId}`,
+  /** The installation's migrate child; one at a time per installation. */
+  migrate: (installationId: string) => `migrate:${installationId}`,
 } as const;
 
 /** Tag on every DigitalOcean resource trigger-ops manages. */

@@ -33,6 +33,8 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   const done = () => completed.push(step);
 
   const saga = new Saga();
+  let result: DeployResult;
+  let apiUrl: string;
   try {
     begin('railway-preflight');
     const target = await cloud.resolveRailwayTarget(spec.railway);
@@ -120,8 +122,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     });
     done();
 
-    step = 'done';
-    return {
+    result = {
       installationId,
       droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 },
       region: spec.region,
@@ -135,6 +136,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
       railway: { ...target, webappServiceId: preflight.webappServiceId },
       generatedSecrets,
     };
+    apiUrl = preflight.apiUrl;
   } catch (err) {
     const failedStep = step;
     step = 'rolling-back';
@@ -152,4 +154,14 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
       ...(err instanceof Error ? { cause: err } : {}),
     });
   }
+
+  // Outside the saga: a healthy supervisor is not torn down because the hand-over failed; deploy is rerunnable.
+  begin('hand-over');
+  await cloud.handOverInstallation({
+    deployed: { result, apiUrl, generation: 1 },
+    settings: { healthTimeoutSeconds: spec.options.healthTimeoutSeconds, bootTimeoutSeconds: spec.options.bootTimeoutSeconds },
+  });
+  done();
+  step = 'done';
+  return result;
 }

@@ -2,7 +2,7 @@ import { defineQuery, log, proxyActivities, setHandler } from '@temporalio/workf
 import { z } from 'zod';
 import type { Activities } from '../activities';
 import { installationIdSchema } from '../shared/ids';
-import { compensation } from './options';
+import { compensation, longWait } from './options';
 import { parseInput } from './validate';
 
 export const teardownInputSchema = z
@@ -34,9 +34,12 @@ const acts = proxyActivities<Activities>(compensation);
  */
 export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   const { installationId, forgetSecrets } = parseInput(teardownInputSchema, input, 'teardown');
-  let step = 'stop-supervisor';
+  let step = 'retire-installation';
   setHandler(teardownProgressQuery, () => ({ step }));
 
+  // No heal may recreate what is being deleted, and no operation may run on it: schedule gone, installation ended.
+  await proxyActivities<Activities>(longWait(900)).retireInstallation({ installationId, timeoutSeconds: 900 });
+  step = 'stop-supervisor';
   // The supervisor is stopped first so that no run is dequeued onto a droplet about to vanish.
   const stopped = await acts.stopSupervisors({ installationId });
   step = 'droplets';

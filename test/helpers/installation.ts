@@ -47,7 +47,7 @@ export async function startWorld(
         connection: temporal.connection,
         taskQueue: temporal.taskQueue,
         workflowBundle: bundle,
-        activities: createActivities(activityDepsFromConfig(config, temporal.codec)),
+        activities: createActivities(activityDepsFromConfig(config, temporal.codec, { temporalClient: async () => temporal.client })),
         dataConverter: dataConverter(temporal.codec),
         shutdownGraceTime: '1 second',
       });

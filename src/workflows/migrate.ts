@@ -1,0 +1,88 @@
+import { ApplicationFailure, defineQuery, log, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { ErrorType } from '../shared/errors';
+import { resourceNames } from '../shared/ids';
+import type { MigrateWorkflowInput, MigrateWorkflowResult } from '../shared/lifecycle';
+import { cloudCall, compensation, longWait } from './options';
+import { rootCauseMessage, Saga } from './saga';
+
+export const migrateProgressQuery = defineQuery<{ readonly step: string }>('progress');
+
+/** Touching the old droplet, which may be dead: a few tries, then go on without it. */
+const oldDropletCall: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 2, initialInterval: '1 second' } };
+
+const cloud = proxyActivities<Activities>(cloudCall);
+const undo = proxyActivities<Activities>(compensation);
+const old = proxyActivities<Activities>(oldDropletCall);
+
+/**
+ * Blue-green move of the supervisor to a new droplet (generation N+1): create (compensation first), boot, bootstrap,
+ * apply config, health gate; then stop the old supervisor, check the new one still serves, delete the old droplet.
+ * On any failure the new droplet is deleted and the old supervisor is started again: exactly one serves.
+ */
+export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkflowResult> {
+  const { installationId, from, target, generation } = input;
+  if (generation <= from.generation) {
+    throw ApplicationFailure.nonRetryable(`generation ${generation} must be above ${from.generation}`, ErrorType.InvalidInput);
+  }
+  let step = 'validate';
+  setHandler(migrateProgressQuery, () => ({ step }));
+  const saga = new Saga();
+  const boot = proxyActivities<Activities>(longWait(input.bootTimeoutSeconds));
+  const gate = proxyActivities<Activities>(longWait(input.healthTimeoutSeconds));
+  const name = resourceNames(installationId).droplet(generation);
+  try {
+    await cloud.validateDropletPlacement(target);
+    step = 'ssh-key';
+    const sshKey = await cloud.ensureSshKey({ installationId });
+
+    step = 'create-droplet';
+    saga.add('new-droplet', () => undo.deleteDropletByName({ installationId, name }));
+    const created = await cloud.ensureDroplet({ installationId, generation, ...target, sshKeyId: sshKey.id, monitoring: true });
+    const droplet = await boot.waitForDropletActive({ dropletId: created.id, timeoutSeconds: input.bootTimeoutSeconds });
+    const host = { installationId, ipv4: droplet.ipv4 };
+
+    step = 'bootstrap';
+    await boot.waitForCloudInit({ ...host, timeoutSeconds: input.bootTimeoutSeconds });
+
+    step = 'apply-config';
+    const applied = await cloud.applySupervisorConfig({
+      ...host,
+      ...from.railway,
+      supervisorVersion: from.supervisorVersion,
+      apiUrl: from.apiUrl,
+    });
+
+    step = 'health-gate';
+    await gate.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
+
+    step = 'stop-old';
+    // Best effort: a dead old droplet (heal's replacement) cannot be restarted, and then nothing serves from it anyway.
+    saga.add('restart-old-supervisor', () => old.restartSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch(() => undefined));
+    await old.stopSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch((err: unknown) => {
+      // A dead or missing old droplet (heal's replacement) serves nothing: there is nothing to stop.
+      log.warn('old supervisor could not be stopped', { error: rootCauseMessage(err) });
+    });
+
+    step = 'recheck-new';
+    await gate.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
+
+    step = 'delete-old';
+    const deleted = await undo.deleteDroplet({ dropletId: from.droplet.id });
+    step = 'done';
+    return { droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 }, configHash: applied.configHash, oldDropletDeleted: deleted.deleted };
+  } catch (err) {
+    const failedStep = step;
+    step = 'rolling-back';
+    const leftovers = await saga.compensate();
+    step = 'rolled-back';
+    throw ApplicationFailure.create({
+      type: leftovers.length > 0 ? 'RollbackIncomplete' : 'MigrateFailed',
+      message: `migrate failed at step "${failedStep}": ${rootCauseMessage(err)}.${
+        leftovers.length > 0 ? ` Could not undo: ${leftovers.join(', ')}.` : ' The new droplet was removed; the old one keeps serving.'
+      }`,
+      nonRetryable: true,
+      ...(err instanceof Error ? { cause: err } : {}),
+    });
+  }
+}
