@@ -29,25 +29,44 @@ export const healRequestSchema = z
   .strict();
 export type HealRequest = z.input<typeof healRequestSchema>;
 
+const settingsShape = {
+  /** How often the heal schedule runs. */
+  healIntervalSeconds: z.number().int().min(1).max(86_400),
+  /** Repairs allowed in any sliding hour; beyond it heal only observes and records. */
+  repairCapPerHour: z.number().int().min(0).max(100),
+  /** Wait after a failed repair before the next one; doubles per consecutive failure (capped at 16×). */
+  repairBackoffSeconds: z.number().int().min(0).max(3600),
+  /** Health gate after a repair, an upgrade or a migration. */
+  healthTimeoutSeconds: z.number().int().min(5).max(3600),
+  /** Boot and cloud-init of a new droplet (migrate). */
+  bootTimeoutSeconds: z.number().int().min(10).max(3600),
+  /** Below this much free disk, heal prunes. */
+  minFreeDiskPercent: z.number().int().min(1).max(90),
+};
+
+export const DEFAULT_LIFECYCLE_SETTINGS = {
+  healIntervalSeconds: 60,
+  repairCapPerHour: 6,
+  repairBackoffSeconds: 30,
+  healthTimeoutSeconds: 300,
+  bootTimeoutSeconds: 600,
+  minFreeDiskPercent: 10,
+} as const;
+
 export const lifecycleSettingsSchema = z
   .object({
-    /** How often the heal schedule runs. */
-    healIntervalSeconds: z.number().int().min(1).max(86_400).default(60),
-    /** Repairs allowed in any sliding hour; beyond it heal only observes and records. */
-    repairCapPerHour: z.number().int().min(0).max(100).default(6),
-    /** Wait after a failed repair before the next one; doubles per consecutive failure (capped at 16×). */
-    repairBackoffSeconds: z.number().int().min(0).max(3600).default(30),
-    /** Health gate after a repair, an upgrade or a migration. */
-    healthTimeoutSeconds: z.number().int().min(5).max(3600).default(300),
-    /** Boot and cloud-init of a new droplet (migrate). */
-    bootTimeoutSeconds: z.number().int().min(10).max(3600).default(600),
-    /** Below this much free disk, heal prunes. */
-    minFreeDiskPercent: z.number().int().min(1).max(90).default(10),
+    healIntervalSeconds: settingsShape.healIntervalSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.healIntervalSeconds),
+    repairCapPerHour: settingsShape.repairCapPerHour.default(DEFAULT_LIFECYCLE_SETTINGS.repairCapPerHour),
+    repairBackoffSeconds: settingsShape.repairBackoffSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.repairBackoffSeconds),
+    healthTimeoutSeconds: settingsShape.healthTimeoutSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.healthTimeoutSeconds),
+    bootTimeoutSeconds: settingsShape.bootTimeoutSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.bootTimeoutSeconds),
+    minFreeDiskPercent: settingsShape.minFreeDiskPercent.default(DEFAULT_LIFECYCLE_SETTINGS.minFreeDiskPercent),
   })
   .strict();
 export type LifecycleSettings = z.output<typeof lifecycleSettingsSchema>;
 export type LifecycleSettingsInput = z.input<typeof lifecycleSettingsSchema>;
-export const configureRequestSchema = lifecycleSettingsSchema.partial().strict();
+/** A change of some settings: no defaults, so what is not named stays as it is. */
+export const configureRequestSchema = z.object(settingsShape).partial().strict();
 export type ConfigureRequest = z.input<typeof configureRequestSchema>;
 
 /** What the installation wants to be true: set by deploy, changed by upgrade and migrate only. */
@@ -67,7 +86,7 @@ export interface DesiredState {
 export const installationInputSchema = z
   .object({
     installationId: installationIdSchema,
-    settings: lifecycleSettingsSchema.default(lifecycleSettingsSchema.parse({})),
+    settings: lifecycleSettingsSchema.default({ ...DEFAULT_LIFECYCLE_SETTINGS }),
     /** Carried across continue-as-new (opaque to callers). */
     carried: z.unknown().optional(),
   })

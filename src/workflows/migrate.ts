@@ -57,12 +57,19 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
     await gate.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
 
     step = 'stop-old';
-    // Best effort: a dead old droplet (heal's replacement) cannot be restarted, and then nothing serves from it anyway.
-    saga.add('restart-old-supervisor', () => old.restartSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch(() => undefined));
-    await old.stopSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch((err: unknown) => {
-      // A dead or missing old droplet (heal's replacement) serves nothing: there is nothing to stop.
-      log.warn('old supervisor could not be stopped', { error: rootCauseMessage(err) });
-    });
+    // Only a live old droplet is touched: a deleted one's address may already belong to the new droplet (same
+    // pinned host key per installation), and stopping "it" would stop the new supervisor.
+    const oldLive = (await cloud.listInstallationDroplets({ installationId })).find(
+      (d) => d.id === from.droplet.id && d.status === 'active' && d.ipv4 === from.droplet.ipv4 && d.ipv4 !== droplet.ipv4,
+    );
+    if (oldLive) {
+      // Best effort: an old droplet that died meanwhile cannot be restarted, and then nothing serves from it anyway.
+      saga.add('restart-old-supervisor', () => old.restartSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch(() => undefined));
+      await old.stopSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch((err: unknown) => {
+        // An unreachable old droplet serves nothing: there is nothing to stop.
+        log.warn('old supervisor could not be stopped', { error: rootCauseMessage(err) });
+      });
+    }
 
     step = 'recheck-new';
     await gate.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
