@@ -351,7 +351,15 @@ export async function installation(input: InstallationInput): Promise<{ readonly
         to: { ...moved.droplet, ...target },
       };
     } catch (err) {
-      return { outcome: 'failed', message: rootCauseMessage(err), from: { id: desired.droplet.id, name: desired.droplet.name }, to: null };
+      // The child's own failure says at which step it failed and what it undid; the root cause alone would not.
+      let message = rootCauseMessage(err);
+      for (let c: unknown = err; c instanceof Error; c = c.cause) {
+        if (c instanceof ApplicationFailure) {
+          message = c.message;
+          break;
+        }
+      }
+      return { outcome: 'failed', message, from: { id: desired.droplet.id, name: desired.droplet.name }, to: null };
     }
   };
 
