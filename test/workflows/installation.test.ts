@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../../src/shared/ids';
-import { teardown } from '../../src/workflows';
-import { deployAndAdopt, healNow, status } from '../helpers/lifecycle';
+import { healSignal, migrateSignal, teardown, upgradeSupervisorSignal } from '../../src/workflows';
+import { deployAndAdopt, healNow, installationHandle, status, waitForStatus } from '../helpers/lifecycle';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 
 describe('installation workflow: hand-over from deploy, status, heal schedule, teardown', () => {
@@ -11,7 +11,8 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
   let worker: RunningWorker;
 
   before(async () => {
-    world = await startWorld();
+    // Its own dev server, suggesting continue-as-new every 40 events: the entity must carry its state and queue.
+    world = await startWorld({ temporalArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] });
     worker = await world.startWorker();
   });
 
@@ -55,5 +56,35 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
       workflowId: `${workflowIds.teardown('life')}-again`,
       args: [{ installationId: 'life' }],
     });
+  });
+
+  it('runs upgrade, migrate and heal sent at once one after another, collapses the pointless ones, and continues as new', async () => {
+    await deployAndAdopt(world, 'busy');
+    const handle = installationHandle(world, 'busy');
+    await handle.signal(migrateSignal, { size: 's-4vcpu-8gb' });
+    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.11' });
+    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.13' });
+    await handle.signal(healSignal, { source: 'manual' });
+    await handle.signal(healSignal, { source: 'manual' });
+    await handle.signal(upgradeSupervisorSignal, { version: 'latest' });
+    const queued = await status(world, 'busy');
+    assert.ok(queued.queue.length + (queued.current ? 1 : 0) >= 3, JSON.stringify(queued.queue));
+
+    // A worker restart in between changes nothing: the entity's state lives in Temporal.
+    await worker.stop();
+    worker = await world.startWorker();
+
+    const done = await waitForStatus(world, 'busy', 'the queue to drain', (s) => s.queue.length === 0 && s.current === null && s.recent.some((r) => r.kind === 'heal' && r.outcome === 'succeeded'), 90_000);
+    const ran = done.recent.filter((r) => r.startedAt !== null && r.kind !== 'configure' && r.kind !== 'adopt').reverse();
+    assert.deepEqual(ran.map((r) => r.kind), ['migrate', 'upgrade', 'heal'], JSON.stringify(done.recent));
+    for (let i = 1; i < ran.length; i++) {
+      assert.ok((ran[i - 1]?.finishedAt ?? '') <= (ran[i]?.startedAt ?? ''), `${ran[i - 1]?.id} overlaps ${ran[i]?.id}`);
+    }
+    const superseded = done.recent.filter((r) => r.outcome === 'superseded').map((r) => r.kind).sort();
+    assert.deepEqual(superseded, ['heal', 'upgrade']);
+    assert.ok(done.recent.some((r) => r.kind === 'upgrade' && r.outcome === 'skipped' && /input\.version/.test(r.message)));
+    assert.equal(done.desired?.supervisorVersion, 'v4.5.13');
+    assert.equal(done.desired?.size, 's-4vcpu-8gb');
+    assert.ok(done.runs > 0, `expected continue-as-new, runs=${done.runs}`);
   });
 });
