@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheck } from './cli/check';
 import { CliError } from './cli/context';
+import { registerHeal } from './cli/heal';
+import { registerMigrate } from './cli/migrate';
+import { registerUpgrade } from './cli/upgrade';
 import { registerWorker } from './cli/worker';
 import { ConfigError } from './shared/errors';
 
@@ -11,6 +14,9 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCheck(program);
   registerWorker(program);
+  registerUpgrade(program);
+  registerMigrate(program);
+  registerHeal(program);
   return program;
 }
 

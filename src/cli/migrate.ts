@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { workflowIds } from '../shared/ids';
+import { migrateRequestSchema } from '../shared/lifecycle';
+import { describeZodError } from '../shared/validation';
+import { migrateUpdate } from '../workflows';
+import { CliError, cliClient, cliConfig } from './context';
+import { lifecycleError, parseInstallation } from './lifecycle-common';
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('move the supervisor to a new droplet (blue-green); the old one serves until the new one is healthy')
+    .option('-i, --installation <id>', 'installation id', 'default')
+    .option('--size <slug>', 'DigitalOcean size, e.g. s-4vcpu-8gb')
+    .option('--region <slug>', 'DigitalOcean region, e.g. fra1')
+    .option('--image <slug>', 'DigitalOcean image, e.g. docker-20-04')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: { installation: string; size?: string; region?: string; image?: string; json?: boolean }) => {
+      const installationId = parseInstallation(flags.installation);
+      const request = migrateRequestSchema.safeParse({
+        ...(flags.size ? { size: flags.size } : {}),
+        ...(flags.region ? { region: flags.region } : {}),
+        ...(flags.image ? { image: flags.image } : {}),
+      });
+      if (!request.success) throw new CliError(describeZodError(request.error).replace(/input\./g, '--'), 2);
+      const client = await cliClient(cliConfig());
+      try {
+        const r = await client.workflow.getHandle(workflowIds.installation(installationId)).executeUpdate(migrateUpdate, { args: [request.data] });
+        process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : `${r.outcome}: ${r.message}\n`);
+        if (r.outcome !== 'migrated') throw new CliError(`Migrate ${r.outcome}.`, 5);
+      } catch (err) {
+        throw lifecycleError(err, installationId);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { workflowIds } from '../shared/ids';
+import { upgradeRequestSchema } from '../shared/lifecycle';
+import { describeZodError } from '../shared/validation';
+import { upgradeSupervisorUpdate } from '../workflows';
+import { CliError, cliClient, cliConfig } from './context';
+import { lifecycleError, parseInstallation } from './lifecycle-common';
+
+export function registerUpgrade(program: Command): void {
+  program
+    .command('upgrade <version>')
+    .description('upgrade the supervisor to a pinned release (pull first, recreate, health gate, automatic rollback)')
+    .option('-i, --installation <id>', 'installation id', 'default')
+    .option('--json', 'print the result as JSON')
+    .action(async (version: string, flags: { installation: string; json?: boolean }) => {
+      const installationId = parseInstallation(flags.installation);
+      const request = upgradeRequestSchema.safeParse({ version });
+      if (!request.success) throw new CliError(describeZodError(request.error).replace('input.version', 'version'), 2);
+      const client = await cliClient(cliConfig());
+      try {
+        const r = await client.workflow
+          .getHandle(workflowIds.installation(installationId))
+          .executeUpdate(upgradeSupervisorUpdate, { args: [request.data] });
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(r)}\n`);
+        } else {
+          const gap = r.downtimeSeconds === null ? '' : ` Supervisor down ${r.downtimeSeconds}s, not connected ${r.notConnectedSeconds ?? '?'}s.`;
+          process.stdout.write(`${r.outcome}: ${r.message}.${gap}\n`);
+        }
+        if (!['upgraded', 'unchanged'].includes(r.outcome)) throw new CliError(`Upgrade ${r.outcome}.`, 5);
+      } catch (err) {
+        throw lifecycleError(err, installationId);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}
