@@ -1,34 +1,324 @@
 import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { deploy } from '../../src/workflows';
-import { startWorld, type RunningWorker, type World } from '../helpers/installation';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { DeployInput, DeployResult } from '../../src/shared/deploy';
+import { deploy, teardown } from '../../src/workflows';
+import { startWorld, type World } from '../helpers/installation';
+import { decodedHistory, secretValues } from '../helpers/secrets';
+import { TEST_CODEC_KEY } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
 
-describe('deploy on the sandbox', () => {
+const FAST = { healthTimeoutSeconds: 20, bootTimeoutSeconds: 30 };
+
+function run(world: World, installationId: string, extra: Partial<DeployInput> = {}): Promise<DeployResult> {
+  return world.temporal.client.workflow.execute(deploy, {
+    taskQueue: world.temporal.taskQueue,
+    workflowId: `deploy:${installationId}`,
+    args: [{ installationId, options: { ...FAST }, ...extra } as DeployInput],
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await promise.then(
+    () => assert.fail('expected the deploy to fail'),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+  assert.ok(err.cause instanceof ApplicationFailure);
+  return err.cause;
+}
+
+/** What the installation owns at DigitalOcean right now. */
+function owned(world: World, installationId: string) {
+  const state = world.sandbox.digitalocean.inspect();
+  const tag = `trigger-ops-${installationId}`;
+  return {
+    droplets: state.droplets.filter((d) => d.tags.includes(tag)),
+    firewalls: state.firewalls.filter((f) => f.name === `tops-${installationId}-fw`),
+    keys: state.sshKeys.filter((k) => k.name === `tops-${installationId}-controller`),
+  };
+}
+
+function assertNothingLeft(world: World, installationId: string): void {
+  const left = owned(world, installationId);
+  assert.deepEqual(
+    { droplets: left.droplets.length, firewalls: left.firewalls.length, keys: left.keys.length },
+    { droplets: 0, firewalls: 0, keys: 0 },
+  );
+}
+
+function webappVariables(world: World): Record<string, string> {
+  return { ...world.sandbox.railway.inspect().variables['Trigger.dev'] };
+}
+
+describe('deploy: happy path, secrets, replay and teardown', () => {
   let world: World;
-  let worker: RunningWorker;
 
   before(async () => {
-    world = await startWorld();
-    worker = await world.startWorker();
+    world = await startWorld({ codecKey: TEST_CODEC_KEY });
+    await world.startWorker();
   });
-
-  after(async () => {
-    await worker.stop();
-    await world.close();
-  });
+  after(() => world.close());
 
   it('deploys a connected supervisor on exactly one droplet behind an SSH-only firewall', async () => {
-    const result = await world.temporal.client.workflow.execute(deploy, {
-      taskQueue: world.temporal.taskQueue,
-      workflowId: 'deploy:happy',
-      args: [{ installationId: 'happy', options: { healthTimeoutSeconds: 60, bootTimeoutSeconds: 60 } }],
-    });
+    const result = await run(world, 'happy');
     assert.equal(result.supervisorVersion, 'v4.5.12');
-    const state = world.sandbox.digitalocean.inspect();
-    const droplets = state.droplets.filter((d) => d.tags.includes('trigger-ops-happy'));
+    assert.equal(result.monthlyPriceUsd > 0, true);
+
+    const { droplets, firewalls, keys } = owned(world, 'happy');
     assert.equal(droplets.length, 1);
-    console.log(JSON.stringify(result), JSON.stringify(state.firewalls));
-    const instances = world.sandbox.webapp.workerInstances();
-    console.log(JSON.stringify(instances));
+    assert.equal(droplets[0]?.status, 'active');
+    assert.equal(keys.length, 1);
+    assert.equal(firewalls.length, 1);
+    const firewall = firewalls[0]!;
+    assert.deepEqual(firewall.appliesToDropletIds, [result.droplet.id]);
+    // Inbound: SSH only. The supervisor's ports (8020, 9090) are never reachable from outside.
+    assert.deepEqual((firewall.inbound_rules as { protocol: string; ports: string }[]).map((r) => `${r.protocol}/${r.ports}`), ['tcp/22']);
+
+    const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-supervisor');
+    assert.ok(instance, 'the webapp saw the supervisor connect');
+    assert.equal(instance.workerVersion, '4.5.12');
+    await waitFor('a heartbeat after connect', () =>
+      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-supervisor' && i.lastHeartbeatAt !== i.connectedAt) ? true : undefined,
+    );
+
+    const view = world.sandbox.droplets.inspect(result.droplet.id);
+    const supervisor = view.containers.find((c) => c.name === 'trigger-supervisor-1');
+    assert.equal(supervisor?.state, 'running');
+    assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
+  });
+
+  it('is idempotent: running deploy again changes nothing and creates no second droplet', async () => {
+    const before = owned(world, 'happy');
+    const again = await world.temporal.client.workflow.execute(deploy, {
+      taskQueue: world.temporal.taskQueue,
+      workflowId: 'deploy:happy-again',
+      args: [{ installationId: 'happy', options: FAST }],
+    });
+    const now = owned(world, 'happy');
+    assert.equal(now.droplets.length, 1);
+    assert.equal(again.droplet.id, before.droplets[0]?.id);
+    assert.equal(now.firewalls[0]?.id, before.firewalls[0]?.id);
+  });
+
+  it('keeps every secret out of the history (even decoded), the user data and the failure messages', async () => {
+    const secrets = secretValues(world);
+    assert.ok(secrets.length >= 8, `expected the run to involve many secrets, found ${secrets.length}`);
+    for (const workflowId of ['deploy:happy', 'deploy:happy-again']) {
+      const text = await decodedHistory(world.temporal.client, world.temporal.codec, workflowId);
+      for (const secret of secrets) assert.ok(!text.includes(secret), `a secret appears in the history of ${workflowId}`);
+    }
+    const droplet = owned(world, 'happy').droplets[0]!;
+    const userData = world.sandbox.droplets.inspect(droplet.id).cloudInit.files.map((f) => f.path).join('\n');
+    const sent = world.sandbox.digitalocean.inspect().droplets.find((d) => d.id === droplet.id);
+    for (const secret of secrets) {
+      assert.ok(!userData.includes(secret));
+      assert.ok(!JSON.stringify(sent).includes(secret), 'a secret appears in what DigitalOcean holds for the droplet');
+    }
+    if (process.env['RECORD_HISTORIES']) {
+      const history = await world.temporal.client.workflow.getHandle('deploy:happy').fetchHistory();
+      writeFileSync(join(__dirname, '..', 'replay', 'histories', 'deploy.json'), historyToJSON(history));
+    }
+  });
+
+  it('tears down everything by tag, and a second teardown is a no-op', async () => {
+    const first = await world.temporal.client.workflow.execute(teardown, {
+      taskQueue: world.temporal.taskQueue,
+      workflowId: 'teardown:happy',
+      args: [{ installationId: 'happy' }],
+    });
+    assert.equal(first.dropletsDeleted, 1);
+    assert.equal(first.firewallDeleted, true);
+    assert.equal(first.sshKeyDeleted, true);
+    assertNothingLeft(world, 'happy');
+    const second = await world.temporal.client.workflow.execute(teardown, {
+      taskQueue: world.temporal.taskQueue,
+      workflowId: 'teardown:happy-2',
+      args: [{ installationId: 'happy' }],
+    });
+    assert.deepEqual([second.dropletsDeleted, second.firewallDeleted, second.sshKeyDeleted], [0, false, false]);
+  });
+
+  it('rejects invalid input at once, naming the field and the accepted values, before creating anything', async () => {
+    const calls = JSON.stringify(world.sandbox.digitalocean.inspect().callsByOperation);
+    const err = await failure(
+      world.temporal.client.workflow.execute(deploy, {
+        taskQueue: world.temporal.taskQueue,
+        workflowId: 'deploy:bad-input',
+        args: [{ installationId: 'Bad_ID', region: 'moon', supervisorVersion: 'latest' } as DeployInput],
+      }),
+    );
+    assert.equal(err.type, 'InvalidInput');
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /input\.installationId: must be 2-24 characters/);
+    assert.match(err.message, /input\.region: must be a DigitalOcean region slug/);
+    assert.match(err.message, /input\.supervisorVersion: must be a pinned release tag like "v4\.5\.12"/);
+    assert.equal(JSON.stringify(world.sandbox.digitalocean.inspect().callsByOperation), calls);
+  });
+
+  it('rejects a size the region does not offer, listing the accepted sizes, before creating anything', async () => {
+    const err = await failure(run(world, 'badsize', { size: 's-64vcpu-999gb' }));
+    assert.match(err.message, /size "s-64vcpu-999gb" is not offered in nyc3 \(accepted: .*s-2vcpu-4gb/);
+    assertNothingLeft(world, 'badsize');
+  });
+});
+
+describe('deploy: a fatal failure at any step rolls back completely', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld();
+    await world.startWorker();
+  });
+  after(() => world.close());
+
+  it('DigitalOcean refuses the droplet (422): firewall and key are removed again', async () => {
+    world.sandbox.digitalocean.faults.failNext('droplets_create', 1, { status: 422, message: 'Region is unavailable' });
+    const err = await failure(run(world, 'do422'));
+    assert.match(err.message, /deploy failed at step "droplet": .*422.*Region is unavailable.*Everything it created was removed/);
+    assertNothingLeft(world, 'do422');
+  });
+
+  it('cloud-init fails on the droplet: the droplet, firewall and key are removed', async () => {
+    world.sandbox.droplets.faults.failCloudInit();
+    const err = await failure(run(world, 'cloudinit'));
+    assert.match(err.message, /step "cloud-init": cloud-init failed/);
+    assertNothingLeft(world, 'cloudinit');
+  });
+
+  it('the supervisor never connects (health gate timeout): everything is removed', async () => {
+    world.sandbox.webapp.faults.failNext('connect', 1000, { status: 401 });
+    try {
+      const err = await failure(run(world, 'nohealth', { options: { ...FAST, healthTimeoutSeconds: 10 } }));
+      assert.match(err.message, /step "health-gate": supervisor on .* was not healthy within 10s/);
+      assertNothingLeft(world, 'nohealth');
+    } finally {
+      world.sandbox.webapp.faults.clear();
+    }
+  });
+
+  it('an image tag the registry lacks fails the config step and rolls back', async () => {
+    const err = await failure(run(world, 'notag', { supervisorVersion: 'v4.5.99' }));
+    assert.match(err.message, /step "supervisor-config": .*manifest unknown/);
+    assertNothingLeft(world, 'notag');
+  });
+
+  it('a droplet presenting another host key is refused before anything is sent, and rolled back', async () => {
+    world.sandbox.droplets.faults.delayBoot(1500);
+    const deploying = run(world, 'mitm');
+    const droplet = await waitFor('the droplet to exist', () => owned(world, 'mitm').droplets[0]);
+    world.sandbox.droplets.faults.differentHostKey(droplet.id);
+    world.sandbox.droplets.faults.delayBoot(0);
+    const envFile = join(world.sandbox.droplets.rootOf(droplet.id), 'opt/trigger-ops/supervisor/.env');
+    let envWritten = false;
+    const watcher = setInterval(() => {
+      envWritten ||= existsSync(envFile);
+    }, 20);
+    try {
+      const err = await failure(deploying);
+      assert.match(err.message, /step "cloud-init": SSH host key of .* is SHA256:.*not the pinned SHA256:/);
+      assert.equal(envWritten, false, 'no configuration (and so no secret) reached the impostor');
+      assert.ok(!world.sandbox.webapp.workerInstances().some((i) => i.name === 'tops-mitm-supervisor'));
+      assertNothingLeft(world, 'mitm');
+    } finally {
+      clearInterval(watcher);
+    }
+  });
+});
+
+describe('deploy: Railway preflight and worker credentials', () => {
+  it('refuses published insecure default secrets before touching DigitalOcean', async () => {
+    const world = await startWorld({ sandbox: { railway: { seed: { secrets: 'insecure-defaults' } } } });
+    try {
+      await world.startWorker();
+      const before = webappVariables(world);
+      const err = await failure(run(world, 'insecure'));
+      assert.match(err.message, /step "railway-preflight": .*SESSION_SECRET.*published insecure defaults/);
+      assert.deepEqual(world.sandbox.digitalocean.inspect().droplets, []);
+      assert.deepEqual(webappVariables(world), before);
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('a worker token the webapp rejects fails before any droplet exists', async () => {
+    const world = await startWorld({
+      sandbox: { railway: { seed: { bootstrap: false } } },
+      env: { TRIGGER_ADMIN_TOKEN: '', TRIGGER_WORKER_TOKEN: 'tr_wgt_0000000000000000000000000000000000000000' },
+    });
+    try {
+      await world.startWorker();
+      const err = await failure(run(world, 'badtoken'));
+      assert.equal(err.type, 'DeployFailed');
+      assert.match(err.message, /step "worker-token": the webapp rejected the worker token or MANAGED_WORKER_SECRET \(HTTP 401\)/);
+      assert.deepEqual(world.sandbox.digitalocean.inspect().droplets, []);
+      assert.deepEqual(world.sandbox.digitalocean.inspect().sshKeys, []);
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('uses the bootstrap banner from the webapp logs when no admin token is configured', async () => {
+    const world = await startWorld({ env: { TRIGGER_ADMIN_TOKEN: '' } });
+    try {
+      await world.startWorker();
+      const result = await run(world, 'bootstrap');
+      const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-bootstrap-supervisor');
+      assert.equal(instance?.group, 'bootstrap');
+      assert.equal(result.droplet.name, 'tops-bootstrap-g1');
+    } finally {
+      await world.close();
+    }
+  });
+
+  it('generates missing webapp secrets once, and removes exactly those when a later step fails', async () => {
+    const world = await startWorld({ sandbox: { railway: { seed: { secrets: 'missing' } } } });
+    try {
+      await world.startWorker();
+      const before = webappVariables(world);
+      world.sandbox.digitalocean.faults.failNext('droplets_create', 1, { status: 422 });
+      const err = await failure(run(world, 'gensecrets'));
+      assert.match(err.message, /step "droplet"/);
+      assert.deepEqual(webappVariables(world), before, 'the generated secrets were removed, nothing else changed');
+      assertNothingLeft(world, 'gensecrets');
+
+      const ok = await run(world, 'gensecrets');
+      assert.deepEqual([...ok.generatedSecrets].sort(), ['ENCRYPTION_KEY', 'MAGIC_LINK_SECRET', 'MANAGED_WORKER_SECRET', 'SESSION_SECRET']);
+      const after = webappVariables(world);
+      for (const name of ok.generatedSecrets) assert.match(after[name] ?? '', /^[0-9a-f]{32}$/);
+    } finally {
+      await world.close();
+    }
+  });
+});
+
+describe('deploy: transient failures are retried to success', () => {
+  let world: World;
+  before(async () => {
+    world = await startWorld();
+    await world.startWorker();
+  });
+  after(() => world.close());
+
+  it('a 500 from DigitalOcean, a 429 with retry-after, a Railway 429 and SSH refused while booting', async () => {
+    const { digitalocean, railway, droplets } = world.sandbox;
+    digitalocean.faults.failNext('droplets_create', 1, { status: 500 });
+    digitalocean.faults.failNext('sshKeys_create', 1, { status: 429, retryAfterSeconds: 1 });
+    railway.faults.failNext('variables', 1, { status: 429, retryAfterSeconds: 1 });
+    droplets.faults.delayBoot(800);
+    const deploying = run(world, 'flaky');
+    const droplet = await waitFor('the droplet to exist', () => owned(world, 'flaky').droplets[0]);
+    await droplets.faults.sshRefuse(droplet.id);
+    droplets.faults.delayBoot(0);
+    setTimeout(() => void droplets.faults.sshServe(droplet.id), 2500);
+    const result = await deploying;
+    assert.equal(owned(world, 'flaky').droplets.length, 1);
+    assert.equal(result.droplet.id, droplet.id);
+    const calls = digitalocean.inspect().callsByOperation;
+    assert.ok((calls['droplets_create'] ?? 0) >= 2);
+    assert.ok((calls['sshKeys_create'] ?? 0) >= 2);
   });
 });

@@ -208,7 +208,7 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
       }
       const deployments = await railway.listDeployments({ ...input, serviceId: input.webappServiceId, first: 20 });
       for (const deployment of deployments) {
-        const lines = await railway.deploymentLogs(deployment.id, { filter: 'tr_wgt_', limit: 500 });
+        const lines = await railway.deploymentLogs(deployment.id, { limit: 1000 });
         const banner = parseBootstrapBanner(lines.map((l) => l.message));
         if (banner) {
           await deps.secrets.put(name, banner.token);

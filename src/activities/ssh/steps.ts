@@ -49,7 +49,7 @@ export function createDropletActivities(deps: DropletStepDeps) {
     if (out.ok === false && !(verb === 'status' && 'agentVersion' in out)) {
       // A missing image or a refused configuration stays so however often it is retried.
       const error = 'error' in out && typeof out.error === 'string' ? out.error : 'unknown error';
-      const permanent = /manifest unknown|not found|invalid|usage/i.test(error) && !/daemon/i.test(error);
+      const permanent = /manifest unknown|not found|invalid|usage/i.test(error) && !/cannot connect to the docker daemon/i.test(error);
       const message = `agent ${verb} failed on the droplet: ${error}`;
       throw permanent
         ? ApplicationFailure.nonRetryable(message, ErrorType.Rejected)

@@ -73,6 +73,8 @@ export class Droplet {
   readonly calls: HostCall[] = [];
   diskFull = false;
   failCloudInit = false;
+  /** Set by the differentHostKey fault: sshd presents this key instead of its own, also across reboots. */
+  impostorHostKey: string | undefined;
   sshMode: SshMode = 'serve';
   private userData: UserData;
   private hostState: HostState = newHostState();
@@ -231,7 +233,7 @@ export class Droplet {
     if (fresh) {
       this.cloudInit = newRecord();
       const hostKey = this.hostKey();
-      this.ssh.setHostKey(hostKey);
+      this.ssh.setHostKey(this.impostorHostKey ?? hostKey);
       try {
         applyInitStage(this.root, this.userData, this.spec.sshPublicKeys, hostKey, this.cloudInit);
       } catch (err) {
@@ -308,7 +310,14 @@ export class Droplet {
   }
 
   impersonateHostKey(): void {
-    this.ssh.setHostKey(generateHostKey().private);
+    this.impostorHostKey = generateHostKey().private;
+    this.ssh.setHostKey(this.impostorHostKey);
+  }
+
+  /** Back to the droplet's own host key. */
+  restoreHostKey(): void {
+    this.impostorHostKey = undefined;
+    this.ssh.setHostKey(this.hostKey());
   }
 
   /** A rebuild: new disk from the image, same user data; cloud-init runs again. */

@@ -220,6 +220,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
         for (const d of droplets.values()) {
           d.diskFull = false;
           d.failCloudInit = false;
+          if (d.impostorHostKey) d.restoreHostKey();
           void d.setSshMode('serve');
         }
       },

@@ -1,0 +1,58 @@
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { EncryptionCodec } from '../../src/codec/encryption-codec';
+import type { World } from './installation';
+
+/**
+ * Every secret value in play in a world: the stand-ins' tokens, the webapp's secrets on Railway, and what the
+ * controller keeps in its secret store (worker token, SSH private keys).
+ */
+export function secretValues(world: World): string[] {
+  const values = new Set<string>();
+  for (const name of ['DIGITALOCEAN_TOKEN', 'RAILWAY_API_TOKEN', 'TRIGGER_ADMIN_TOKEN'] as const) {
+    const v = world.sandbox.env[name];
+    if (v) values.add(v);
+  }
+  const vars = world.sandbox.railway.inspect().variables;
+  for (const service of Object.values(vars)) {
+    for (const [name, value] of Object.entries(service)) {
+      if (/SECRET|PASSWORD|TOKEN|KEY/.test(name) && value.length >= 8 && !value.includes('${{')) values.add(value);
+    }
+  }
+  const store = join(world.dataDir, 'secrets.json');
+  if (existsSync(store)) {
+    for (const raw of Object.values(JSON.parse(readFileSync(store, 'utf8')) as Record<string, string>)) {
+      if (raw.startsWith('{')) {
+        const pair = JSON.parse(raw) as { privateKey?: string };
+        if (pair.privateKey) values.add(pair.privateKey.split('\n').slice(1, 3).join('\n'));
+      } else {
+        values.add(raw);
+      }
+    }
+  }
+  return [...values];
+}
+
+/** A workflow's history with every payload decoded through the codec: what the server would show without encryption. */
+export async function decodedHistory(client: Client, codec: EncryptionCodec, workflowId: string): Promise<string> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const decoded: string[] = [];
+  const visit = async (node: unknown): Promise<void> => {
+    if (Array.isArray(node)) {
+      for (const item of node) await visit(item);
+      return;
+    }
+    if (node && typeof node === 'object') {
+      const record = node as Record<string, unknown>;
+      if (record['metadata'] && record['data'] instanceof Uint8Array) {
+        const [plain] = await codec.decode([{ metadata: record['metadata'] as Record<string, Uint8Array>, data: record['data'] }]);
+        decoded.push(Buffer.from(plain?.data ?? []).toString('utf8'));
+        return;
+      }
+      for (const value of Object.values(record)) await visit(value);
+    }
+  };
+  await visit(history);
+  return `${JSON.stringify(history)}\n${decoded.join('\n')}`;
+}
