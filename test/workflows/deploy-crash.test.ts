@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { bundleWorkflows } from '../../scripts/bundle-workflows';
+import { deploy, deployProgressQuery } from '../../src/workflows';
+import { startWorld, type World } from '../helpers/installation';
+import { spawnCli, type Spawned } from '../helpers/processes';
+import { TEST_CODEC_KEY } from '../helpers/temporal';
+import { waitFor } from '../helpers/wait';
+
+/**
+ * The worker is a real `trigger-ops worker` process, killed with SIGKILL in the middle of a deploy and started
+ * again: the deploy must finish with exactly one droplet, one firewall and one key.
+ */
+describe('deploy survives a worker killed with SIGKILL', () => {
+  let world: World;
+  let dir: string;
+  let env: Record<string, string>;
+  const workers: Spawned[] = [];
+
+  before(async () => {
+    world = await startWorld({ codecKey: TEST_CODEC_KEY });
+    dir = mkdtempSync(join(tmpdir(), 'trigger-ops-crash-'));
+    const bundle = await bundleWorkflows(join(dir, 'workflow-bundle.js'));
+    env = {
+      ...world.sandbox.env,
+      TEMPORAL_ADDRESS: world.temporal.address,
+      TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
+      TRIGGER_OPS_CODEC_KEY: TEST_CODEC_KEY.toString('base64'),
+      TRIGGER_OPS_DATA_DIR: world.dataDir,
+      TRIGGER_OPS_WORKFLOW_BUNDLE: bundle.path,
+    };
+  });
+
+  after(async () => {
+    for (const w of workers) w.child.kill('SIGKILL');
+    await Promise.all(workers.map((w) => w.exited));
+    await world.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function startWorkerProcess(): Promise<Spawned> {
+    const worker = spawnCli(['worker'], env);
+    workers.push(worker);
+    await waitFor('the worker to poll', () => (/worker polling/.test(worker.output()) ? true : undefined), 60_000, 100);
+    return worker;
+  }
+
+  for (const killAt of ['droplet', 'cloud-init', 'health-gate'] as const) {
+    it(`killed during "${killAt}": exactly one droplet after restart`, async () => {
+      const installationId = `crash-${killAt}`;
+      // Slow boots and health give the kill a wide window inside the step.
+      world.sandbox.droplets.faults.delayBoot(killAt === 'droplet' ? 3000 : 0);
+      if (killAt === 'health-gate') world.sandbox.webapp.faults.failNext('connect', 3, { status: 503 });
+      const first = await startWorkerProcess();
+      const handle = await world.temporal.client.workflow.start(deploy, {
+        taskQueue: world.temporal.taskQueue,
+        workflowId: `deploy:${installationId}`,
+        args: [{ installationId, options: { healthTimeoutSeconds: 60, bootTimeoutSeconds: 60 } }],
+      });
+      await waitFor(`step ${killAt}`, async () => ((await handle.query(deployProgressQuery)).step === killAt ? true : undefined), 60_000, 20);
+      first.child.kill('SIGKILL');
+      assert.equal(await first.exited, 'SIGKILL');
+      world.sandbox.droplets.faults.delayBoot(0);
+
+      await startWorkerProcess();
+      const result = await handle.result();
+      const tag = `trigger-ops-${installationId}`;
+      const state = world.sandbox.digitalocean.inspect();
+      assert.equal(state.droplets.filter((d) => d.tags.includes(tag)).length, 1);
+      assert.equal(state.firewalls.filter((f) => f.name === `tops-${installationId}-fw`).length, 1);
+      assert.equal(state.sshKeys.filter((k) => k.name === `tops-${installationId}-controller`).length, 1);
+      assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === `tops-${installationId}-supervisor` && i.workerVersion === '4.5.12'));
+      assert.equal(result.droplet.name, `tops-${installationId}-g1`);
+    });
+  }
+});
