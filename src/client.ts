@@ -1,8 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheck } from './cli/check';
+import { registerDeploy } from './cli/deploy';
 import { CliError } from './cli/context';
 import { registerHeal } from './cli/heal';
 import { registerMigrate } from './cli/migrate';
+import { registerSandbox } from './cli/sandbox';
+import { registerTeardown } from './cli/teardown';
 import { registerUpgrade } from './cli/upgrade';
 import { registerWorker } from './cli/worker';
 import { ConfigError } from './shared/errors';
@@ -12,11 +15,14 @@ export function buildProgram(): Command {
   const program = new Command('trigger-ops')
     .description('Deploy, heal, upgrade, migrate and tear down a Trigger.dev v4 supervisor on DigitalOcean')
     .exitOverride();
-  registerCheck(program);
-  registerWorker(program);
+  registerDeploy(program);
+  registerTeardown(program);
   registerUpgrade(program);
   registerMigrate(program);
   registerHeal(program);
+  registerSandbox(program);
+  registerWorker(program);
+  registerCheck(program);
   return program;
 }
 

@@ -1,48 +1,111 @@
 import { parseArgs } from 'node:util';
-import { loadConfig, redact } from './config';
-import { startController } from './local/controller';
-import { workflowIds } from './shared/ids';
-import { controllerCheck } from './workflows';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { failureMessage } from './cli/context';
+import { formatDeploySummary } from './cli/deploy';
+import { followWorkflow } from './cli/watch';
+import { loadConfig, redact, type Config } from './config';
+import { startController, type RunningController } from './local/controller';
+import { startSandbox, type Sandbox } from './sandbox';
+import type { DeployResult } from './shared/deploy';
+import { installationIdSchema, workflowIds } from './shared/ids';
+import { deploy, deployProgressQuery, teardown } from './workflows';
 
 /**
- * `npm start`: brings up everything on this machine (the embedded Temporal server unless TEMPORAL_ADDRESS is set,
- * and a worker), runs a real workflow end to end, prints where to look, and keeps the controller running.
+ * `npm start`: everything on this machine. The embedded Temporal server (unless TEMPORAL_ADDRESS is set), a worker,
+ * and — when no cloud credentials are configured — the sandbox standing in for DigitalOcean, Railway, the webapp and
+ * the droplets. It deploys the supervisor, prints a summary and keeps the controller running until Ctrl-C.
  */
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { once: { type: 'boolean', default: false } } });
-  const log = (m: string) => process.stdout.write(`• ${m}\n`);
-  const config = loadConfig(process.env);
-  log(`configuration: ${JSON.stringify(redact(config))}`);
-  const controller = await startController(config, log);
-  let exitCode = 0;
+  const { values } = parseArgs({
+    options: {
+      once: { type: 'boolean', default: false },
+      installation: { type: 'string' },
+    },
+  });
+  const say = (m: string) => process.stdout.write(`${m}\n`);
+  const base = loadConfig(process.env);
+  Runtime.install({ logger: new DefaultLogger(base.logLevel === 'DEBUG' ? 'INFO' : 'WARN') });
+
+  const onCloud = Boolean(base.digitalocean.token || base.railway.apiToken || base.railway.projectToken);
+  let sandbox: Sandbox | undefined;
+  if (!onCloud) {
+    say('• No DigitalOcean or Railway credentials: starting the sandbox (local stand-ins for both, the webapp and droplets)');
+    sandbox = await startSandbox();
+  }
+  const config: Config = sandbox ? loadConfig({ ...process.env, ...sandbox.env }) : base;
+  const installationId = installationIdSchema.parse(values.installation ?? (sandbox ? 'sandbox' : 'default'));
+  say(`• configuration: ${JSON.stringify(redact(config))}`);
+
+  let controller: RunningController | undefined;
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (controller && sandbox) {
+        say(`• tearing down the sandbox installation "${installationId}"`);
+        await runTeardown(controller.client, config, installationId).catch((err: unknown) =>
+          say(`  teardown: ${err instanceof Error ? err.message : String(err)}`),
+        );
+      }
+      await controller?.stop();
+      await sandbox?.close();
+    })());
+
   try {
-    log(`worker polling task queue "${config.temporal.taskQueue}" on ${controller.temporal.address}`);
-    const result = await controller.client.workflow.execute(controllerCheck, {
-      taskQueue: config.temporal.taskQueue,
-      workflowId: workflowIds.controllerCheck(),
-      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-      args: [{ reason: 'npm start' }],
-    });
-    log(`controller check passed: worker ${result.workerIdentity}, node ${result.nodeVersion}, codec key ${result.codecKeyId}`);
-    if (controller.temporal.uiUrl) {
-      log(`Temporal UI: ${controller.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+    controller = await startController(config, (m) => say(`• ${m}`));
+    say(`• worker polling task queue "${config.temporal.taskQueue}" on ${controller.temporal.address}`);
+    if (controller.temporal.uiUrl) say(`• Temporal UI: ${controller.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+    if (sandbox) {
+      // The sandbox is new on every start: whatever an earlier run left in the embedded server refers to a world
+      // that is gone, so the installation starts from a clean slate.
+      await runTeardown(controller.client, config, installationId);
     }
+
+    say(`• deploying installation "${installationId}" (workflow ${workflowIds.deploy(installationId)})`);
+    const handle = await controller.client.workflow.start(deploy, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: workflowIds.deploy(installationId),
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      args: [{ installationId }],
+    });
+    const outcome = await followWorkflow<DeployResult>(handle, deployProgressQuery, {
+      print: say,
+      cancelHint: 'Stopping.',
+    });
+    if (outcome.detached) {
+      await stop();
+      return 130;
+    }
+    say('');
+    process.stdout.write(formatDeploySummary(outcome.result));
+    if (sandbox) say(`  webapp    ${sandbox.webapp.url} saw: ${sandbox.webapp.workerInstances().map((i) => `${i.name} (v${i.workerVersion ?? '?'})`).join(', ')}`);
   } catch (err) {
-    process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`);
-    exitCode = 1;
+    process.stderr.write(`✗ ${err instanceof WorkflowFailedError ? failureMessage(err) : err instanceof Error ? err.message : String(err)}\n`);
+    await stop();
+    return 1;
   }
-  if (values.once || exitCode !== 0) {
-    await controller.stop();
-    return exitCode;
+
+  if (values.once) {
+    await stop();
+    return 0;
   }
-  log('controller running; press Ctrl-C to stop');
+  say('\n• controller running (heal schedule active); Ctrl-C stops everything');
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  log('stopping…');
-  await controller.stop();
+  say('• stopping…');
+  await stop();
   return 0;
+}
+
+async function runTeardown(client: Client, config: Config, installationId: string): Promise<void> {
+  await client.workflow.execute(teardown, {
+    taskQueue: config.temporal.taskQueue,
+    workflowId: workflowIds.teardown(installationId),
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    args: [{ installationId, forgetSecrets: false }],
+  });
 }
 
 main().then(

@@ -61,16 +61,7 @@ export function registerDeploy(program: Command): void {
           process.stdout.write(`${JSON.stringify(r)}\n`);
           return;
         }
-        process.stdout.write(
-          [
-            `Deployed "${r.installationId}": supervisor ${r.supervisorVersion} is connected and healthy.`,
-            `  droplet   ${r.droplet.name} (id ${r.droplet.id}) at ${r.droplet.ipv4}`,
-            `  placement ${r.region}, ${r.size}, ${r.image} — $${r.monthlyPriceUsd.toFixed(2)}/month`,
-            `  firewall  ${r.firewallId} (inbound SSH only)`,
-            `  config    ${r.configHash.slice(0, 12)}`,
-            ...(r.generatedSecrets.length > 0 ? [`  railway   generated missing webapp secrets: ${r.generatedSecrets.join(', ')}`] : []),
-          ].join('\n') + '\n',
-        );
+        process.stdout.write(formatDeploySummary(r));
       } catch (err) {
         if (err instanceof WorkflowFailedError) throw new CliError(failureMessage(err), 5);
         throw err;
@@ -78,6 +69,20 @@ export function registerDeploy(program: Command): void {
         await client.connection.close();
       }
     });
+}
+
+/** The few lines a person wants after a deploy: where it runs, what it costs, what changed on Railway. */
+export function formatDeploySummary(r: DeployResult): string {
+  return (
+    [
+      `Deployed "${r.installationId}": supervisor ${r.supervisorVersion} is connected and healthy.`,
+      `  droplet   ${r.droplet.name} (id ${r.droplet.id}) at ${r.droplet.ipv4}`,
+      `  placement ${r.region}, ${r.size}, ${r.image} — $${r.monthlyPriceUsd.toFixed(2)}/month`,
+      `  firewall  ${r.firewallId} (inbound SSH only)`,
+      `  config    ${r.configHash.slice(0, 12)}`,
+      ...(r.generatedSecrets.length > 0 ? [`  railway   generated missing webapp secrets: ${r.generatedSecrets.join(', ')}`] : []),
+    ].join('\n') + '\n'
+  );
 }
 
 export function deployInputFromFlags(flags: DeployFlags): DeployInput {

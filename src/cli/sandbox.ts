@@ -1,0 +1,98 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Command } from 'commander';
+import { startSandbox, type Sandbox } from '../sandbox';
+import { CliError, cliConfig } from './context';
+
+interface SandboxFile {
+  readonly pid: number;
+  readonly env: Record<string, string>;
+}
+
+/** Where a running `sandbox up` leaves its address book, so that `sandbox down` and other shells can find it. */
+function sandboxFile(dataDir: string): string {
+  return join(dataDir, 'sandbox.json');
+}
+
+export function registerSandbox(program: Command): void {
+  const sandbox = program.command('sandbox').description('the local stand-ins for DigitalOcean, Railway, the webapp and droplets');
+
+  sandbox
+    .command('up')
+    .description('start the sandbox and run until interrupted; prints the endpoints and the tokens it accepts')
+    .option('--json', 'print the endpoints as JSON (one line)')
+    .action(async (opts: { json?: boolean }) => {
+      const config = cliConfig();
+      const file = sandboxFile(config.dataDir);
+      if (existsSync(file) && isAlive((JSON.parse(readFileSync(file, 'utf8')) as SandboxFile).pid)) {
+        throw new CliError(`A sandbox is already running (see ${file}); stop it with: trigger-ops sandbox down`, 4);
+      }
+      const running = await startSandbox();
+      mkdirSync(config.dataDir, { recursive: true });
+      writeFileSync(file, JSON.stringify({ pid: process.pid, env: running.env } satisfies SandboxFile, null, 2), { mode: 0o600 });
+      process.stdout.write(opts.json ? `${JSON.stringify(describe(running))}\n` : human(running, file));
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await running.close();
+      rmSync(file, { force: true });
+      process.stderr.write('sandbox stopped\n');
+    });
+
+  sandbox
+    .command('down')
+    .description('stop the sandbox started by `sandbox up`')
+    .action(async () => {
+      const file = sandboxFile(cliConfig().dataDir);
+      if (!existsSync(file)) throw new CliError('No sandbox is running (nothing to stop).', 4);
+      const { pid } = JSON.parse(readFileSync(file, 'utf8')) as SandboxFile;
+      if (isAlive(pid)) process.kill(pid, 'SIGTERM');
+      for (let i = 0; i < 100 && isAlive(pid); i++) await sleep(100);
+      if (isAlive(pid)) throw new CliError(`The sandbox (pid ${pid}) did not stop within 10 s.`, 1);
+      rmSync(file, { force: true });
+      process.stderr.write('sandbox stopped\n');
+    });
+}
+
+function describe(s: Sandbox) {
+  return {
+    digitalocean: { url: s.digitalocean.url, token: s.digitalocean.token },
+    railway: {
+      url: s.railway.url,
+      accountToken: s.railway.accountToken,
+      projectToken: s.railway.projectToken,
+      projectId: s.railway.projectId,
+      environmentId: s.railway.environmentId,
+    },
+    webapp: { url: s.webapp.url, adminToken: s.webapp.adminToken },
+    droplets: { sshPort: Number(s.env['DROPLET_SSH_PORT']) },
+    env: s.env,
+  };
+}
+
+function human(s: Sandbox, file: string): string {
+  const env = Object.entries(s.env).map(([k, v]) => `  export ${k}=${v}`);
+  return [
+    'Sandbox running (Ctrl-C or `trigger-ops sandbox down` stops it):',
+    `  DigitalOcean API  ${s.digitalocean.url}/v2   token ${s.digitalocean.token}`,
+    `  Railway GraphQL   ${s.railway.url}   account token ${s.railway.accountToken}`,
+    `  Trigger.dev       ${s.webapp.url}   admin PAT ${s.webapp.adminToken}`,
+    `  Droplets          127.0.0.N, SSH port ${s.env['DROPLET_SSH_PORT']}`,
+    '',
+    'Point trigger-ops (or any client) at it:',
+    ...env,
+    `(also written to ${file})`,
+    '',
+  ].join('\n');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
