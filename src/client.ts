@@ -5,6 +5,7 @@ import { CliError } from './cli/context';
 import { registerHeal } from './cli/heal';
 import { registerMigrate } from './cli/migrate';
 import { registerSandbox } from './cli/sandbox';
+import { registerStatus } from './cli/status';
 import { registerTeardown } from './cli/teardown';
 import { registerUpgrade } from './cli/upgrade';
 import { registerWorker } from './cli/worker';
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .description('Deploy, heal, upgrade, migrate and tear down a Trigger.dev v4 supervisor on DigitalOcean')
     .exitOverride();
   registerDeploy(program);
+  registerStatus(program);
   registerTeardown(program);
   registerUpgrade(program);
   registerMigrate(program);

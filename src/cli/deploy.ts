@@ -1,9 +1,11 @@
+import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
 import { workflowIds } from '../shared/ids';
 import { describeZodError } from '../shared/validation';
-import { deploy, deployProgressQuery } from '../workflows';
+import type { DeployPlan } from '../shared/plan';
+import { deploy, deployPlan, deployProgressQuery } from '../workflows';
 import { CliError, cliClient, cliConfig, failureMessage } from './context';
 import { followWorkflow } from './watch';
 
@@ -18,6 +20,7 @@ interface DeployFlags {
   environment?: string;
   json?: boolean;
   detach?: boolean;
+  plan?: boolean;
 }
 
 export function registerDeploy(program: Command): void {
@@ -34,6 +37,7 @@ export function registerDeploy(program: Command): void {
     .option('--environment <id>', 'Railway environment id (default RAILWAY_ENVIRONMENT_ID)')
     .option('--json', 'print the result as JSON')
     .option('--detach', 'start the deploy and return at once')
+    .option('--plan', 'print what would be created or changed, with the monthly price, and change nothing')
     .action(async (flags: DeployFlags) => {
       const input = deployInputFromFlags(flags);
       const config = cliConfig();
@@ -41,6 +45,16 @@ export function registerDeploy(program: Command): void {
       const workflowId = workflowIds.deploy(input.installationId);
       const print = (line: string) => process.stderr.write(`${line}\n`);
       try {
+        if (flags.plan) {
+          const plan = await client.workflow.execute(deployPlan, {
+            taskQueue: config.temporal.taskQueue,
+            workflowId: workflowIds.plan(input.installationId),
+            workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+            args: [input],
+          });
+          process.stdout.write(flags.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
+          return;
+        }
         const handle = await client.workflow
           .start(deploy, { taskQueue: config.temporal.taskQueue, workflowId, args: [input] })
           .catch((err: unknown) => {
@@ -69,6 +83,15 @@ export function registerDeploy(program: Command): void {
         await client.connection.close();
       }
     });
+}
+
+export function formatPlan(plan: DeployPlan): string {
+  const table = new Table({ head: ['', 'system', 'what'], style: { head: [], border: [] }, wordWrap: true, colWidths: [10, 14, 80] });
+  for (const item of plan.items) table.push([item.action, item.system, item.what]);
+  return (
+    `Plan for "${plan.installationId}" (supervisor ${plan.supervisorVersion}); nothing was changed:\n${table.toString()}\n` +
+    `Cost: $${plan.monthlyPriceUsd.toFixed(2)}/month ($${plan.hourlyPriceUsd.toFixed(5)}/hour) for the droplet.\n`
+  );
 }
 
 /** The few lines a person wants after a deploy: where it runs, what it costs, what changed on Railway. */

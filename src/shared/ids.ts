@@ -16,6 +16,7 @@ export type InstallationId = z.infer<typeof installationIdSchema>;
 export const workflowIds = {
   controllerCheck: () => 'controller-check',
   deploy: (installationId: string) => `deploy:${installationId}`,
+  plan: (installationId: string) => `plan:${installationId}`,
   teardown: (installationId: string) => `teardown:${installationId}`,
   installation: (installationId: string) => `installation:${installationId}`,
   healSchedule: (installationId: string) => `heal:${installationId}`,

@@ -15,3 +15,4 @@ export {
 } from './installation';
 export { heal } from './heal';
 export { migrate, migrateProgressQuery } from './migrate';
+export { deployPlan } from './plan';

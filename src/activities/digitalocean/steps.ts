@@ -149,6 +149,21 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       return { deleted: await api.deleteDroplet(input.dropletId) };
     },
 
+    /** What the installation already has at DigitalOcean (read-only; `deploy --plan`). */
+    async inspectInstallationResources(input: { installationId: string }) {
+      const names = resourceNames(input.installationId);
+      const [droplets, firewall, sshKey] = await Promise.all([
+        api.listDropletsByTag(names.tag),
+        api.findFirewallByName(names.firewall),
+        api.findSshKeyByName(names.sshKey),
+      ]);
+      return {
+        droplets: droplets.map((d) => ({ id: d.id, name: d.name, status: d.status })),
+        firewall: firewall ? { id: firewall.id, name: firewall.name } : null,
+        sshKey: sshKey ? { id: sshKey.id, name: sshKey.name } : null,
+      };
+    },
+
     async listInstallationDroplets(input: { installationId: string }) {
       const droplets = await api.listDropletsByTag(resourceNames(input.installationId).tag);
       return droplets.map((d) => ({ id: d.id, name: d.name, status: d.status, ipv4: d.publicIpv4 ?? null, size: d.size, region: d.region }));
