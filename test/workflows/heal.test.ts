@@ -1,3 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TEST_CODEC_KEY } from '../helpers/temporal';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createDigitalOceanApi } from '../../src/activities/digitalocean/client';
@@ -30,7 +34,7 @@ describe('heal: observe, pick the smallest repair, perform it through the instal
   };
 
   before(async () => {
-    world = await startWorld();
+    world = await startWorld({ codecKey: TEST_CODEC_KEY });
     worker = await world.startWorker();
     await deployAndAdopt(world, id);
   });
@@ -119,5 +123,14 @@ describe('heal: observe, pick the smallest repair, perform it through the instal
       throw err;
     });
     await schedule.pause('test done');
+    const scheduled = (await schedule.describe()).info.recentActions.at(-1)?.action.workflow.workflowId;
+    if (scheduled) await recordHistory(world, scheduled, 'heal.json');
   });
 });
+
+/** RECORD_HISTORIES=1: keeps this run's history for test/replay (codec key TEST_CODEC_KEY). */
+async function recordHistory(world: World, workflowId: string, file: string): Promise<void> {
+  if (!process.env['RECORD_HISTORIES']) return;
+  const history = await world.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(join(__dirname, '..', 'replay', 'histories', file), historyToJSON(history));
+}

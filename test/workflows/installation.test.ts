@@ -1,3 +1,7 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TEST_CODEC_KEY } from '../helpers/temporal';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
@@ -12,7 +16,7 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
 
   before(async () => {
     // Its own dev server, suggesting continue-as-new every 40 events: the entity must carry its state and queue.
-    world = await startWorld({ temporalArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] });
+    world = await startWorld({ codecKey: TEST_CODEC_KEY, temporalArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] });
     worker = await world.startWorker();
   });
 
@@ -50,6 +54,7 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
     await assert.rejects(world.temporal.client.schedule.getHandle(workflowIds.healSchedule('life')).describe(), ScheduleNotFoundError);
     const d = await world.temporal.client.workflow.getHandle(workflowIds.installation('life')).describe();
     assert.equal(d.status.name, 'COMPLETED');
+    await recordHistory(world, workflowIds.installation('life'), 'installation.json');
     // Idempotent: a second teardown finds nothing to retire.
     await world.temporal.client.workflow.execute(teardown, {
       taskQueue: world.temporal.taskQueue,
@@ -88,3 +93,10 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
     assert.ok(done.runs > 0, `expected continue-as-new, runs=${done.runs}`);
   });
 });
+
+/** RECORD_HISTORIES=1: keeps this run's history for test/replay (codec key TEST_CODEC_KEY). */
+async function recordHistory(world: World, workflowId: string, file: string): Promise<void> {
+  if (!process.env['RECORD_HISTORIES']) return;
+  const history = await world.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(join(__dirname, '..', 'replay', 'histories', file), historyToJSON(history));
+}

@@ -1,7 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { TEST_CODEC_KEY } from '../helpers/temporal';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DROPLET_BOOT } from '../../src/sandbox/digitalocean';
-import { resourceNames } from '../../src/shared/ids';
+import { resourceNames, workflowIds } from '../../src/shared/ids';
 import { migrateUpdate } from '../../src/workflows';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { deployAndAdopt, installationHandle, status } from '../helpers/lifecycle';
@@ -25,7 +29,7 @@ describe('migrate (blue-green) through the installation workflow', () => {
   };
 
   before(async () => {
-    world = await startWorld();
+    world = await startWorld({ codecKey: TEST_CODEC_KEY });
     worker = await world.startWorker();
     await deployAndAdopt(world, id, { bootTimeoutSeconds: 10, healthTimeoutSeconds: 5 });
   });
@@ -43,6 +47,7 @@ describe('migrate (blue-green) through the installation workflow', () => {
     const s = await status(world, id);
     assert.equal(s.desired?.size, 's-4vcpu-8gb');
     assert.equal(s.desired?.generation, 2);
+    await recordHistory(world, workflowIds.migrate(id), 'migrate.json');
   });
 
   const failures: Array<[string, () => void, RegExp]> = [
@@ -65,3 +70,10 @@ describe('migrate (blue-green) through the installation workflow', () => {
     });
   }
 });
+
+/** RECORD_HISTORIES=1: keeps this run's history for test/replay (codec key TEST_CODEC_KEY). */
+async function recordHistory(world: World, workflowId: string, file: string): Promise<void> {
+  if (!process.env['RECORD_HISTORIES']) return;
+  const history = await world.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  writeFileSync(join(__dirname, '..', 'replay', 'histories', file), historyToJSON(history));
+}
