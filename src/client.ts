@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheck } from './cli/check';
+import { registerCodecServer } from './cli/codec-server';
 import { registerDeploy } from './cli/deploy';
 import { CliError } from './cli/context';
 import { registerHeal } from './cli/heal';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerSandbox(program);
   registerWorker(program);
   registerCheck(program);
+  registerCodecServer(program);
   return program;
 }
 

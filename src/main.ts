@@ -55,6 +55,7 @@ async function main(): Promise<number> {
     controller = await startController(config, (m) => say(`• ${m}`));
     say(`• worker polling task queue "${config.temporal.taskQueue}" on ${controller.temporal.address}`);
     if (controller.temporal.uiUrl) say(`• Temporal UI: ${controller.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
+    if (controller.temporal.codecServer) say(`• payload codec server (for the UI and temporal --codec-endpoint): ${controller.temporal.codecServer.url}`);
     if (sandbox) {
       // The sandbox is new on every start: whatever an earlier run left in the embedded server refers to a world
       // that is gone, so the installation starts from a clean slate.

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config';
+import { startCodecServer, type CodecServer } from '../codec/codec-server';
 import { EncryptionCodec, resolveCodecKey } from '../codec/encryption-codec';
 import { connectClient, connectWorker } from '../temporal/connection';
 import { activityDepsFromConfig, createWorker } from '../worker';
@@ -13,28 +14,34 @@ export interface TemporalEndpoint {
   readonly uiUrl: string | undefined;
   /** Set when we started the embedded server and must stop it. */
   readonly devServer: DevServer | undefined;
+  /** The codec server the embedded UI decodes payloads through (and `temporal --codec-endpoint` can use). */
+  readonly codecServer: CodecServer | undefined;
 }
 
 /** The configured Temporal server, or the embedded dev server (SQLite under the data dir) when none is configured. */
 export async function resolveTemporal(config: Config, log: (m: string) => void): Promise<TemporalEndpoint> {
-  if (config.temporal.address) return { address: config.temporal.address, uiUrl: undefined, devServer: undefined };
+  if (config.temporal.address) return { address: config.temporal.address, uiUrl: undefined, devServer: undefined, codecServer: undefined };
   const cliPath = findOrInstallTemporal({ configuredPath: config.temporal.cliPath, log });
   const dbFilename = join(config.dataDir, 'temporal.sqlite');
   log(`starting the embedded Temporal server (state in ${dbFilename})`);
+  const uiOrigins = [`http://127.0.0.1:${config.temporal.devUiPort}`, `http://localhost:${config.temporal.devUiPort}`];
+  const codecServer = await startCodecServer(loadCodec(config), { allowedOrigins: uiOrigins });
   const devServer = await startDevServer({
     cliPath,
     dbFilename,
     port: config.temporal.devPort,
     uiPort: config.temporal.devUiPort,
     namespace: config.temporal.namespace,
-  }).catch((err: unknown) => {
+    extraArgs: ['--ui-codec-endpoint', codecServer.url],
+  }).catch(async (err: unknown) => {
+    await codecServer.close();
     throw new Error(
       `The embedded Temporal server did not start on port ${config.temporal.devPort}: ` +
         `${err instanceof Error ? err.message : String(err)}\n` +
         'Is another Temporal server using the port? Stop it, set TEMPORAL_DEV_PORT, or point TEMPORAL_ADDRESS at it.',
     );
   });
-  return { address: devServer.address, uiUrl: devServer.uiUrl, devServer };
+  return { address: devServer.address, uiUrl: devServer.uiUrl, devServer, codecServer };
 }
 
 export function loadCodec(config: Config): EncryptionCodec {
@@ -77,6 +84,7 @@ export async function startController(config: Config, log: (m: string) => void):
         await client.connection.close();
         await workerConnection.close();
         await temporal.devServer?.stop();
+        await temporal.codecServer?.close();
       })();
       return stopped;
     };
@@ -84,6 +92,7 @@ export async function startController(config: Config, log: (m: string) => void):
   } catch (err) {
     await connection?.close().catch(() => undefined);
     await temporal.devServer?.stop();
+    await temporal.codecServer?.close();
     throw err;
   }
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure, defineQuery, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { resourceNames } from '../shared/ids';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
 import { cloudCall, compensation, longWait } from './options';
 import { rootCauseMessage, Saga } from './saga';
@@ -35,6 +36,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   const saga = new Saga();
   let result: DeployResult;
   let apiUrl: string;
+  let generation = 1;
   try {
     begin('railway-preflight');
     const target = await cloud.resolveRailwayTarget(spec.railway);
@@ -66,21 +68,27 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
 
     begin('digitalocean-validate');
     const placement = await cloud.validateDropletPlacement({ region: spec.region, size: spec.size, image: spec.image });
+    // What already exists belongs to the installation, not to this run: a failed re-deploy must never remove it.
+    const existing = await cloud.inspectInstallationResources({ installationId });
     done();
 
     begin('ssh-key');
-    saga.add('ssh-key', () => undo.deleteSshKey({ installationId }));
+    if (!existing.sshKey) saga.add('ssh-key', () => undo.deleteSshKey({ installationId }));
     const sshKey = await cloud.ensureSshKey({ installationId });
     done();
 
     begin('firewall');
-    saga.add('firewall', () => undo.deleteFirewall({ installationId }));
+    if (!existing.firewall) saga.add('firewall', () => undo.deleteFirewall({ installationId }));
     const firewall = await cloud.ensureFirewall({ installationId, sshSourceCidrs: spec.sshSourceCidrs });
     done();
 
     begin('droplet');
-    const generation = 1;
-    saga.add('droplet', () => undo.deleteDroplets({ installationId }));
+    // A deployed (or migrated) installation keeps its current droplet generation; a new one starts at 1.
+    generation = Math.max(1, ...existing.droplets.map((d) => Number(/-g(\d+)$/.exec(d.name)?.[1] ?? 0)));
+    const dropletName = resourceNames(installationId).droplet(generation);
+    if (!existing.droplets.some((d) => d.name === dropletName)) {
+      saga.add('droplet', () => undo.deleteDropletByName({ installationId, name: dropletName }));
+    }
     const created = await cloud.ensureDroplet({
       installationId,
       generation,
@@ -158,7 +166,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   // Outside the saga: a healthy supervisor is not torn down because the hand-over failed; deploy is rerunnable.
   begin('hand-over');
   await cloud.handOverInstallation({
-    deployed: { result, apiUrl, generation: 1 },
+    deployed: { result, apiUrl, generation },
     settings: { healthTimeoutSeconds: spec.options.healthTimeoutSeconds, bootTimeoutSeconds: spec.options.bootTimeoutSeconds },
   });
   done();

@@ -125,6 +125,25 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
     }
   });
 
+  it('a failed re-deploy rolls back only what it created: the running installation is untouched', async () => {
+    const before = owned(world, 'happy');
+    const err = await failure(
+      world.temporal.client.workflow.execute(deploy, {
+        taskQueue: world.temporal.taskQueue,
+        workflowId: 'deploy:happy-bad-tag',
+        args: [{ installationId: 'happy', supervisorVersion: 'v4.5.99', options: FAST }],
+      }),
+    );
+    assert.match(err.message, /step "supervisor-config": .*manifest unknown/);
+    const now = owned(world, 'happy');
+    assert.deepEqual(now.droplets.map((d) => d.id), before.droplets.map((d) => d.id));
+    assert.equal(now.firewalls[0]?.id, before.firewalls[0]?.id);
+    assert.equal(now.keys[0]?.id, before.keys[0]?.id);
+    const supervisor = world.sandbox.droplets.inspect(before.droplets[0]!.id).containers.find((c) => c.name === 'trigger-supervisor-1');
+    assert.equal(supervisor?.state, 'running');
+    assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
+  });
+
   it('tears down everything by tag, and a second teardown is a no-op', async () => {
     const first = await world.temporal.client.workflow.execute(teardown, {
       taskQueue: world.temporal.taskQueue,

@@ -144,6 +144,14 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       return { deleted: droplets.length };
     },
 
+    /** The droplet of one generation, found by its deterministic name under the installation tag (rollback). */
+    async deleteDropletByName(input: { installationId: string; name: string }) {
+      const droplets = await api.listDropletsByTag(resourceNames(input.installationId).tag);
+      let deleted = 0;
+      for (const d of droplets.filter((x) => x.name === input.name)) if (await api.deleteDroplet(d.id)) deleted += 1;
+      return { deleted };
+    },
+
     /** One droplet, e.g. the old one after a migration. */
     async deleteDroplet(input: { dropletId: number }) {
       return { deleted: await api.deleteDroplet(input.dropletId) };

@@ -1,0 +1,21 @@
+import type { Command } from 'commander';
+import { startCodecServer } from '../codec/codec-server';
+import { loadCodec } from '../local/controller';
+import { cliConfig } from './context';
+
+export function registerCodecServer(program: Command): void {
+  program
+    .command('codec-server')
+    .description('serve the payload codec on loopback so the Temporal UI and `temporal --codec-endpoint` show payloads in clear')
+    .option('-p, --port <port>', 'port on 127.0.0.1', '8888')
+    .option('--ui-origin <origin...>', 'Temporal UI origins allowed by CORS', ['http://127.0.0.1:8233', 'http://localhost:8233'])
+    .action(async (opts: { port: string; uiOrigin: string[] }) => {
+      const server = await startCodecServer(loadCodec(cliConfig()), { port: Number(opts.port), allowedOrigins: opts.uiOrigin });
+      process.stderr.write(`codec server at ${server.url}; Ctrl-C stops it\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+    });
+}
