@@ -26,11 +26,12 @@ export interface RunningWorker {
 
 /** The sandbox, a real Temporal server and workers wired exactly like production, through config only. */
 export async function startWorld(
-  options: { sandbox?: SandboxOptions; env?: Record<string, string>; codecKey?: Buffer; temporalArgs?: string[] } = {},
+  options: { sandbox?: SandboxOptions; env?: Record<string, string>; codecKey?: Buffer; temporalArgs?: string[]; taskQueue?: string } = {},
 ): Promise<World> {
   const temporal = await startTestTemporal({
     ...(options.codecKey ? { codecKey: options.codecKey } : {}),
     ...(options.temporalArgs ? { extraArgs: options.temporalArgs } : {}),
+    ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
   });
   const sandbox = await startSandbox({ fast: true, ...options.sandbox });
   const dataDir = mkdtempSync(join(tmpdir(), 'trigger-ops-data-'));

@@ -33,7 +33,7 @@ export interface TestTemporal {
  * A real Temporal dev server for one test file: the shared one started by scripts/run-tests (TEMPORAL_TEST_ADDRESS),
  * or one of its own when a file is run alone or needs special dynamic config.
  */
-export async function startTestTemporal(options: { extraArgs?: string[]; codecKey?: Buffer } = {}): Promise<TestTemporal> {
+export async function startTestTemporal(options: { extraArgs?: string[]; codecKey?: Buffer; taskQueue?: string } = {}): Promise<TestTemporal> {
   quietRuntime();
   let server: DevServer | undefined;
   let address = options.extraArgs ? undefined : process.env['TEMPORAL_TEST_ADDRESS'];
@@ -55,7 +55,7 @@ export async function startTestTemporal(options: { extraArgs?: string[]; codecKe
     client,
     connection,
     codec,
-    taskQueue: `test-${randomBytes(4).toString('hex')}`,
+    taskQueue: options.taskQueue ?? `test-${randomBytes(4).toString('hex')}`,
     async close() {
       await clientConnection.close();
       await connection.close();

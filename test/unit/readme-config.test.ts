@@ -16,3 +16,17 @@ it('the README configuration table and .env.example list exactly the variables o
   assert.deepEqual(documented, schema);
   assert.deepEqual(inExample, schema);
 });
+
+it('the README lists exactly the DigitalOcean token scopes of the operations trigger-ops calls', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const block = readme.split('<!-- do-scopes:start -->')[1]?.split('<!-- do-scopes:end -->')[0] ?? '';
+  const documented = [...block.matchAll(/`([a-z_]+:[a-z]+)`/g)].map((m) => m[1]).sort();
+  const spec = JSON.parse(readFileSync(join(root, 'vendor', 'digitalocean', 'openapi.json'), 'utf8')) as {
+    paths: Record<string, Record<string, { operationId?: string; security?: Record<string, string[]>[] }>>;
+  };
+  const scopes = new Set<string>();
+  for (const item of Object.values(spec.paths)) {
+    for (const op of Object.values(item)) for (const sec of op.security ?? []) for (const list of Object.values(sec)) list.forEach((s) => scopes.add(s));
+  }
+  assert.deepEqual(documented, [...scopes].sort());
+});
