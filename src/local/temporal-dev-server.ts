@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
 import { join } from 'node:path';
+import { canConnect } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface DevServerOptions {
@@ -68,16 +68,6 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
   throw new Error(`temporal server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
 }
 
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
+import { canConnect } from '../../src/local/ports';
 import { createDigitalOceanApi, type DigitalOceanApi } from '../../src/activities/digitalocean';
 import { connectDroplet } from '../../src/activities/ssh/client';
 import { HostKeyMismatchError } from '../../src/activities/ssh/errors';
@@ -165,15 +165,4 @@ function processesMentioning(path: string): number[] {
     }
   }
   return pids;
-}
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }

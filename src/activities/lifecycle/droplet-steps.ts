@@ -7,12 +7,9 @@ import {
   agentStatusCommand,
   agentStopCommand,
   agentUpgradeCommand,
-  parseAgentOutput,
   shellQuote,
   type AgentCommand,
-  type AgentOutput,
   type AgentStatus,
-  type AgentVerb,
 } from '../../remote/agent-commands';
 import { buildSupervisorCompose, buildSupervisorEnv, configHash } from '../../remote/compose';
 import { ErrorType } from '../../shared/errors';
@@ -24,6 +21,7 @@ import type { RailwayApi } from '../railway/api';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import type { SecretStore } from '../secrets/store';
 import type { DropletConnection } from '../ssh/client';
+import { createAgentSession } from '../ssh/agent-session';
 import { HostKeyMismatchError } from '../ssh/errors';
 import type { WebappClient } from '../trigger';
 
@@ -54,27 +52,7 @@ interface Railwayish {
  * pieces migrate needs beyond deploy's steps.
  */
 export function createLifecycleActivities(deps: LifecycleStepDeps) {
-  const session = async <T>(installationId: string, ipv4: string, fn: (c: DropletConnection) => Promise<T>): Promise<T> => {
-    const [controller, host] = await Promise.all([deps.keys.controllerKey(installationId), deps.keys.hostKey(installationId)]);
-    const connection = await deps.connect({ host: ipv4, privateKey: controller.privateKey, pinnedHostKey: host.publicKey });
-    try {
-      return await fn(connection);
-    } finally {
-      connection.dispose();
-    }
-  };
-
-  const agent = async <V extends AgentVerb>(c: DropletConnection, verb: V, cmd: AgentCommand, timeoutMs = 120_000): Promise<AgentOutput<V>> => {
-    const result = await c.run(cmd.command, { ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}), timeoutMs });
-    const out = parseAgentOutput(verb, result.stdout);
-    if (out.ok === false && !(verb === 'status' && 'agentVersion' in out)) {
-      const error = 'error' in out && typeof out.error === 'string' ? out.error : 'unknown error';
-      const permanent = /manifest unknown|not found|invalid|usage|nothing to roll back/i.test(error) && !/daemon/i.test(error);
-      const message = `agent ${verb} failed on the droplet: ${error}`;
-      throw permanent ? ApplicationFailure.nonRetryable(message, ErrorType.Rejected) : ApplicationFailure.retryable(message, ErrorType.Unavailable);
-    }
-    return out as AgentOutput<V>;
-  };
+  const { session, agent } = createAgentSession(deps);
 
   /** Polls the agent's status until the supervisor runs `tag` and logged "Connected to platform"; ms when it did. */
   const waitConnected = async (c: DropletConnection, tag: string, timeoutSeconds: number): Promise<{ at: number } | { last: string }> => {

@@ -6,10 +6,7 @@ import {
   agentStopCommand,
   agentWaitCloudInitCommand,
   parseAgentOutput,
-  type AgentCommand,
-  type AgentOutput,
   type AgentStatus,
-  type AgentVerb,
 } from '../../remote/agent-commands';
 import { buildSupervisorCompose, buildSupervisorEnv } from '../../remote/compose';
 import { ErrorType } from '../../shared/errors';
@@ -19,6 +16,7 @@ import type { RailwayApi } from '../railway/api';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import type { SecretStore } from '../secrets/store';
 import type { DropletConnection } from './client';
+import { createAgentSession } from './agent-session';
 import { HostKeyMismatchError, SshAuthError, SshUnavailableError } from './errors';
 
 export interface DropletStepDeps {
@@ -33,30 +31,7 @@ export interface DropletStepDeps {
 
 /** Steps that run on the droplet, always through the agent and always over SSH with the pinned host key. */
 export function createDropletActivities(deps: DropletStepDeps) {
-  const session = async <T>(installationId: string, ipv4: string, fn: (c: DropletConnection) => Promise<T>): Promise<T> => {
-    const [controller, host] = await Promise.all([deps.keys.controllerKey(installationId), deps.keys.hostKey(installationId)]);
-    const connection = await deps.connect({ host: ipv4, privateKey: controller.privateKey, pinnedHostKey: host.publicKey });
-    try {
-      return await fn(connection);
-    } finally {
-      connection.dispose();
-    }
-  };
-
-  const agent = async <V extends AgentVerb>(c: DropletConnection, verb: V, cmd: AgentCommand, timeoutMs = 120_000): Promise<AgentOutput<V>> => {
-    const result = await c.run(cmd.command, { ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}), timeoutMs });
-    const out = parseAgentOutput(verb, result.stdout);
-    if (out.ok === false && !(verb === 'status' && 'agentVersion' in out)) {
-      // A missing image or a refused configuration stays so however often it is retried.
-      const error = 'error' in out && typeof out.error === 'string' ? out.error : 'unknown error';
-      const permanent = /manifest unknown|not found|invalid|usage/i.test(error) && !/cannot connect to the docker daemon/i.test(error);
-      const message = `agent ${verb} failed on the droplet: ${error}`;
-      throw permanent
-        ? ApplicationFailure.nonRetryable(message, ErrorType.Rejected)
-        : ApplicationFailure.retryable(message, ErrorType.Unavailable);
-    }
-    return out as AgentOutput<V>;
-  };
+  const { session, agent } = createAgentSession(deps);
 
   const status = (installationId: string, ipv4: string) =>
     session(installationId, ipv4, (c) => agent(c, 'status', agentStatusCommand(), 30_000));
