@@ -4,6 +4,7 @@ import { registerCodecServer } from './cli/codec-server';
 import { registerDeploy } from './cli/deploy';
 import { CliError } from './cli/context';
 import { registerHeal } from './cli/heal';
+import { registerLogs } from './cli/logs';
 import { registerMigrate } from './cli/migrate';
 import { registerSandbox } from './cli/sandbox';
 import { registerStatus } from './cli/status';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerUpgrade(program);
   registerMigrate(program);
   registerHeal(program);
+  registerLogs(program);
   registerSandbox(program);
   registerWorker(program);
   registerCheck(program);

@@ -11,8 +11,10 @@ import { createTemporalActivities } from './lifecycle/temporal-steps';
 import type { RailwayApi } from './railway/api';
 import { toRailwayFailure } from './railway/errors';
 import { createRailwayActivities } from './railway/steps';
+import { createLogActivities } from './logs';
 import { createInstallationKeys, createSecretActivities, type Redactor, type SecretStore } from './secrets';
 import type { DropletConnection } from './ssh/client';
+import { createAgentSession } from './ssh/agent-session';
 import { toSshFailure } from './ssh/errors';
 import { createDropletActivities } from './ssh/steps';
 import { toWebappFailure, type WebappClient } from './trigger';
@@ -76,6 +78,12 @@ export function createActivities(deps: ActivityDeps) {
       pollIntervalMs: deps.pollIntervalMs,
     }),
     ...createSecretActivities({ secrets: deps.secrets }),
+    ...createLogActivities({
+      digitalocean: deps.digitalocean,
+      railway: deps.railway,
+      agentSession: createAgentSession({ connect: deps.connectDroplet, keys }),
+      redactor: deps.redactor,
+    }),
     ...createLifecycleActivities({
       connect: deps.connectDroplet,
       keys,

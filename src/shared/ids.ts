@@ -17,6 +17,7 @@ export const workflowIds = {
   controllerCheck: () => 'controller-check',
   deploy: (installationId: string) => `deploy:${installationId}`,
   plan: (installationId: string) => `plan:${installationId}`,
+  logs: (installationId: string) => `logs:${installationId}`,
   teardown: (installationId: string) => `teardown:${installationId}`,
   installation: (installationId: string) => `installation:${installationId}`,
   healSchedule: (installationId: string) => `heal:${installationId}`,

@@ -248,7 +248,7 @@ export function decideRepair(conditions: readonly Condition[]): RepairDecision {
 
 // --- status -----------------------------------------------------------------------------------------------------
 
-export type OperationKind = 'adopt' | 'upgrade' | 'migrate' | 'heal' | 'configure' | 'retire';
+export type OperationKind = 'adopt' | 'deploy' | 'upgrade' | 'migrate' | 'heal' | 'configure' | 'retire';
 
 export interface QueuedOperation {
   readonly id: string;
@@ -331,4 +331,15 @@ export interface MigrateWorkflowResult {
 
 export interface HealWorkflowInput {
   readonly installationId: string;
+}
+
+/** A deploy of an installation that already exists asks for its turn (update `beginDeploy`) and reports back. */
+export interface DeployTurnRequest {
+  readonly deployWorkflowId: string;
+}
+
+/** Sent by a deploy that held the installation and failed (signal `deployEnded`): the hold is released. */
+export interface DeployEndedSignal {
+  readonly deployWorkflowId: string;
+  readonly message: string;
 }

@@ -1,4 +1,4 @@
-import { ApplicationFailure, defineQuery, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { resourceNames } from '../shared/ids';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
@@ -32,6 +32,14 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     log.info('deploy step', { installationId, step: name });
   };
   const done = () => completed.push(step);
+
+  // An existing installation is serialized: this deploy waits until the installation's current operation is done.
+  begin('wait-for-turn');
+  const turn = await proxyActivities<Activities>(longWait(3600)).acquireInstallation({
+    installationId,
+    deployWorkflowId: workflowInfo().workflowId,
+  });
+  done();
 
   const saga = new Saga();
   let result: DeployResult;
@@ -150,6 +158,11 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     step = 'rolling-back';
     log.warn('deploy failed; rolling back', { installationId, step: failedStep, workflowId: workflowInfo().workflowId });
     const leftovers = await saga.compensate();
+    if (turn.held) {
+      await CancellationScope.nonCancellable(() =>
+        undo.releaseInstallation({ installationId, deployWorkflowId: workflowInfo().workflowId, message: `failed at step "${failedStep}": ${rootCauseMessage(err)}` }),
+      );
+    }
     step = 'rolled-back';
     if (isCancellation(err) && leftovers.length === 0) throw err;
     const unfinished = leftovers.length > 0

@@ -16,3 +16,4 @@ export {
 export { heal } from './heal';
 export { migrate, migrateProgressQuery } from './migrate';
 export { deployPlan } from './plan';
+export { logs, logsInputSchema, type LogsInput, type LogsResult } from './logs';

@@ -29,6 +29,8 @@ import {
   type Condition,
   type ConfigureRequest,
   type DeployedSignal,
+  type DeployEndedSignal,
+  type DeployTurnRequest,
   type DesiredState,
   type HealEvent,
   type HealRequest,
@@ -63,6 +65,13 @@ export const configureUpdate = defineUpdate<LifecycleSettings, [ConfigureRequest
 export const deployedSignal = defineSignal<[DeployedSignal]>('deployed');
 /** Teardown: finish the current operation, cancel the queue, end. */
 export const retireSignal = defineSignal('retire');
+/** A deploy of this (existing) installation waits for its turn: it returns when every earlier operation is done. */
+export const beginDeployUpdate = defineUpdate<{ readonly granted: true }, [DeployTurnRequest]>('beginDeploy');
+/** A deploy that held the installation failed (it rolled back what it created): the next operation may run. */
+export const deployEndedSignal = defineSignal<[DeployEndedSignal]>('deployEnded');
+
+/** How long a deploy may hold the installation without reporting back (a deploy workflow that was terminated). */
+const DEPLOY_HOLD_LIMIT = '2 hours';
 
 const RECENT_LIMIT = 20;
 const EVENT_LIMIT = 50;
@@ -200,7 +209,33 @@ export async function installation(input: InstallationInput): Promise<{ readonly
     };
   });
 
-  setHandler(deployedSignal, (deployed) => void enqueue('adopt', { deployed }));
+  // While a deploy holds the installation, its result (or its failure) ends the hold; otherwise (the first deploy,
+  // which started this workflow) the result is adopted in turn.
+  let deployReport: { deployed?: DeployedSignal; ended?: DeployEndedSignal } | undefined;
+  setHandler(deployedSignal, (deployed) => {
+    if (current?.kind === 'deploy') deployReport = { deployed };
+    else enqueue('adopt', { deployed });
+  });
+  setHandler(deployEndedSignal, (ended) => {
+    if (current?.kind === 'deploy' && current.args['deployWorkflowId'] === ended.deployWorkflowId) deployReport = { ended };
+  });
+  setHandler(
+    beginDeployUpdate,
+    async (request) => {
+      const op = enqueue('deploy', { deployWorkflowId: request.deployWorkflowId });
+      await condition(() => current?.id === op.id || state.retiring);
+      refuseWhenRetiring();
+      return { granted: true };
+    },
+    {
+      validator: (request) => {
+        if (!request || typeof request.deployWorkflowId !== 'string') {
+          throw ApplicationFailure.nonRetryable('beginDeploy needs {deployWorkflowId}', ErrorType.InvalidInput);
+        }
+        refuseWhenRetiring();
+      },
+    },
+  );
   setHandler(retireSignal, () => void (state.retiring = true));
   setHandler(healSignal, (request) => {
     const parsed = healRequestSchema.safeParse(request ?? {});
@@ -483,6 +518,25 @@ export async function installation(input: InstallationInput): Promise<{ readonly
     return next;
   };
 
+  /** A deploy's result becomes the desired state; what was observed of the old one no longer applies. */
+  const adoptDeployed = (d: DeployedSignal) => {
+    const r = d.result;
+    state.desired = {
+      supervisorVersion: r.supervisorVersion,
+      size: r.size,
+      region: r.region,
+      image: r.image,
+      configHash: r.configHash,
+      generation: d.generation,
+      droplet: r.droplet,
+      sshKeyId: r.sshKeyId,
+      railway: r.railway,
+      apiUrl: d.apiUrl,
+    };
+    state.conditions = [];
+    state.observed = null;
+  };
+
   const run = async (op: QueuedOperation): Promise<void> => {
     const startedAt = now();
     current = { ...op, startedAt, step: 'start' };
@@ -491,22 +545,24 @@ export async function installation(input: InstallationInput): Promise<{ readonly
         case 'adopt': {
           const d = op.args['deployed'] as DeployedSignal;
           const r = d.result;
-          state.desired = {
-            supervisorVersion: r.supervisorVersion,
-            size: r.size,
-            region: r.region,
-            image: r.image,
-            configHash: r.configHash,
-            generation: d.generation,
-            droplet: r.droplet,
-            sshKeyId: r.sshKeyId,
-            railway: r.railway,
-            apiUrl: d.apiUrl,
-          };
-          state.conditions = [];
-          state.observed = null;
+          adoptDeployed(d);
           record(op, 'succeeded', `adopted deploy: ${r.droplet.name} running ${r.supervisorVersion}`, startedAt);
           results.set(op.id, state.desired);
+          return;
+        }
+        case 'deploy': {
+          deployReport = undefined;
+          const reported = await condition(() => deployReport !== undefined || state.retiring, DEPLOY_HOLD_LIMIT);
+          const report = deployReport as { deployed?: DeployedSignal; ended?: DeployEndedSignal } | undefined;
+          deployReport = undefined;
+          if (report?.deployed) {
+            const r = report.deployed.result;
+            adoptDeployed(report.deployed);
+            record(op, 'succeeded', `deploy ${String(op.args['deployWorkflowId'])}: ${r.droplet.name} running ${r.supervisorVersion}`, startedAt);
+          } else {
+            const why = report?.ended?.message ?? (reported ? 'the installation is being torn down' : `no report within ${DEPLOY_HOLD_LIMIT}`);
+            record(op, 'failed', `deploy ${String(op.args['deployWorkflowId'])} did not complete: ${why}`, startedAt);
+          }
           return;
         }
         case 'upgrade': {

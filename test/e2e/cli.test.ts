@@ -100,6 +100,17 @@ describe('trigger-ops CLI end to end on the sandbox', () => {
     assert.equal(droplets[0]?.size_slug, 's-4vcpu-8gb');
   });
 
+  it('logs shows the supervisor log over SSH and the webapp log from Railway, without secrets', async () => {
+    const out = await cli(['logs', '-i', 'e2e', '--tail', '50']);
+    assert.match(out, /── supervisor on tops-e2e-g2 ──/);
+    assert.match(out, /Connected to platform/);
+    assert.match(out, /── webapp \(Trigger\.dev, deployment /);
+    for (const secret of [sandboxEnv['DIGITALOCEAN_TOKEN'], sandboxEnv['TRIGGER_ADMIN_TOKEN']]) assert.ok(secret && !out.includes(secret));
+    assert.doesNotMatch(out, /tr_wgt_[0-9A-Za-z]{40}/);
+    const bad = await cli(['logs', '-i', 'e2e', '--source', 'everything'], 2);
+    assert.match(bad, /logs\.source: .*accepted: "supervisor", "webapp", "all"/);
+  });
+
   it('teardown refuses without confirmation when not in a terminal, then removes everything with --yes', async () => {
     const refused = await cli(['teardown', '-i', 'e2e'], 2);
     assert.match(refused, /pass --yes/);

@@ -6,7 +6,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { DeployInput, DeployResult } from '../../src/shared/deploy';
-import { deploy, teardown } from '../../src/workflows';
+import { deploy, statusQuery, teardown, upgradeSupervisorUpdate } from '../../src/workflows';
 import { startWorld, type World } from '../helpers/installation';
 import { decodedHistory, secretValues } from '../helpers/secrets';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
@@ -123,6 +123,27 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
       const history = await world.temporal.client.workflow.getHandle('deploy:happy').fetchHistory();
       writeFileSync(join(__dirname, '..', 'replay', 'histories', 'deploy.json'), historyToJSON(history));
     }
+  });
+
+  it('a re-deploy waits for the running upgrade of the installation and never interleaves with it', async () => {
+    const installation = world.temporal.client.workflow.getHandle('installation:happy');
+    const upgrading = installation.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.13' }] });
+    await waitFor('the upgrade to run', async () => ((await installation.query(statusQuery)).current?.kind === 'upgrade' ? true : undefined), 20_000, 20);
+    const redeploy = world.temporal.client.workflow.execute(deploy, {
+      taskQueue: world.temporal.taskQueue,
+      workflowId: 'deploy:happy-during-upgrade',
+      args: [{ installationId: 'happy', options: FAST }],
+    });
+    const [upgraded, redeployed] = await Promise.all([upgrading, redeploy]);
+    assert.equal(upgraded.outcome, 'upgraded');
+    assert.equal(redeployed.supervisorVersion, 'v4.5.12');
+    const status = await installation.query(statusQuery);
+    const upgradeOp = status.recent.find((r) => r.kind === 'upgrade' && r.outcome === 'succeeded')!;
+    const deployOp = status.recent.find((r) => r.kind === 'deploy' && r.message.includes('deploy:happy-during-upgrade'))!;
+    assert.ok(deployOp && upgradeOp, JSON.stringify(status.recent));
+    assert.equal(deployOp.outcome, 'succeeded');
+    assert.ok(deployOp.startedAt! >= upgradeOp.finishedAt, 'the deploy began only after the upgrade had finished');
+    assert.equal(status.desired?.supervisorVersion, 'v4.5.12');
   });
 
   it('a failed re-deploy rolls back only what it created: the running installation is untouched', async () => {

@@ -16,6 +16,8 @@ const INSTALLATION_WORKFLOW = 'installation';
 const HEAL_WORKFLOW = 'heal';
 const DEPLOYED_SIGNAL = 'deployed';
 const RETIRE_SIGNAL = 'retire';
+const BEGIN_DEPLOY_UPDATE = 'beginDeploy';
+const DEPLOY_ENDED_SIGNAL = 'deployEnded';
 
 /** Steps that talk to Temporal itself: the hand-over from deploy, the heal schedule, retiring the installation. */
 export function createTemporalActivities(deps: TemporalStepDeps) {
@@ -76,6 +78,46 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
       });
       const schedule = await ensureSchedule(c, installationId, input.settings?.healIntervalSeconds ?? 60, taskQueue);
       return { installationWorkflowId: handle.workflowId, scheduleId: schedule.scheduleId };
+    },
+
+    /**
+     * Start of deploy: when the installation already exists, wait for its turn (every earlier operation done), so a
+     * deploy never interleaves with an upgrade, migrate or repair. Nothing to wait for on a first deploy.
+     */
+    async acquireInstallation(input: { installationId: string; deployWorkflowId: string }) {
+      const c = await client();
+      const handle = c.workflow.getHandle(workflowIds.installation(input.installationId));
+      try {
+        if ((await handle.describe()).status.name !== 'RUNNING') return { held: false };
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) return { held: false };
+        throw err;
+      }
+      const beat = setInterval(() => heartbeat({ waiting: 'for the installation to finish its current operation' }), 2000);
+      try {
+        await handle.executeUpdate(BEGIN_DEPLOY_UPDATE, {
+          args: [{ deployWorkflowId: input.deployWorkflowId }],
+          // Same id on a retry: Temporal returns the same update rather than queueing a second hold.
+          updateId: `begin-deploy:${input.deployWorkflowId}:${activityInfo().workflowExecution?.runId ?? ''}`,
+        });
+      } finally {
+        clearInterval(beat);
+      }
+      return { held: true };
+    },
+
+    /** A deploy that held the installation failed: let the installation go on. */
+    async releaseInstallation(input: { installationId: string; deployWorkflowId: string; message: string }) {
+      const c = await client();
+      try {
+        await c.workflow.getHandle(workflowIds.installation(input.installationId)).signal(DEPLOY_ENDED_SIGNAL, {
+          deployWorkflowId: input.deployWorkflowId,
+          message: input.message,
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      }
+      return { released: true };
     },
 
     /** Creates the heal schedule, or changes its interval. */

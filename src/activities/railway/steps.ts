@@ -29,6 +29,11 @@ const SERVICE_KINDS = {
   registry: (s: RailwayServiceInstance) => /registry/i.test(`${s.serviceName} ${s.image ?? ''}`),
 } as const;
 
+/** The Trigger.dev webapp among an environment's services (by its image, else its template name). */
+export function findWebappService(services: readonly RailwayServiceInstance[]): RailwayServiceInstance | undefined {
+  return services.find(SERVICE_KINDS.webapp);
+}
+
 export interface RailwayStepDeps {
   readonly railway: RailwayApi;
   /** A client for the webapp at a given public origin. */

@@ -1,6 +1,14 @@
+/** Secret formats redacted wherever they appear, even when the worker never saw the value (e.g. in a webapp log). */
+const SECRET_PATTERNS: readonly RegExp[] = [
+  /\btr_wgt_[0-9A-Za-z]{8,}/g, // Trigger.dev worker group token
+  /\btr_pat_[0-9A-Za-z]{8,}/g, // Trigger.dev personal access token
+  /\bdop_v1_[0-9a-f]{16,}/g, // DigitalOcean personal access token
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+];
+
 /**
  * The one redaction point: every secret value the worker resolves is registered here, and every log line and
- * failure message that leaves an activity passes through `redact`.
+ * failure message that leaves an activity passes through `redact`, which also masks well-known secret formats.
  */
 export class Redactor {
   readonly #values = new Set<string>();
@@ -15,6 +23,7 @@ export class Redactor {
     for (const value of this.#values) {
       if (out.includes(value)) out = out.split(value).join('[redacted]');
     }
+    for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, '[redacted]');
     return out;
   }
 }
