@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { workflowIds } from '../shared/ids';
 import { migrateRequestSchema } from '../shared/lifecycle';
 import { describeZodError } from '../shared/validation';
-import { migrateUpdate } from '../workflows';
+import { migrateUpdate, statusQuery } from '../workflows';
 import { CliError, cliClient, cliConfig } from './context';
 import { lifecycleError, parseInstallation } from './lifecycle-common';
+import { followOperation } from './watch';
 
 export function registerMigrate(program: Command): void {
   program
@@ -25,7 +26,13 @@ export function registerMigrate(program: Command): void {
       if (!request.success) throw new CliError(describeZodError(request.error).replace(/input\./g, '--'), 2);
       const client = await cliClient(cliConfig());
       try {
-        const r = await client.workflow.getHandle(workflowIds.installation(installationId)).executeUpdate(migrateUpdate, { args: [request.data] });
+        const handle = client.workflow.getHandle(workflowIds.installation(installationId));
+        const outcome = await followOperation(handle, statusQuery, handle.executeUpdate(migrateUpdate, { args: [request.data] }), {
+          print: (line) => process.stderr.write(`${line}\n`),
+          detachHint: `Follow it with: trigger-ops status -i ${installationId}`,
+        });
+        if (outcome.detached) return;
+        const r = outcome.result;
         process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : `${r.outcome}: ${r.message}\n`);
         if (r.outcome !== 'migrated') throw new CliError(`Migrate ${r.outcome}.`, 5);
       } catch (err) {

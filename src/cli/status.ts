@@ -44,6 +44,7 @@ export function formatStatus(s: InstallationStatus): string {
     ['supervisor', d?.supervisorVersion ?? '—', o?.supervisor.tag ?? '—'],
     ['droplet', d ? `${d.droplet.name} (id ${d.droplet.id})` : '—', o ? `${o.droplet.found ? o.droplet.status ?? '?' : 'missing'} ${o.droplet.ipv4 ?? ''}`.trim() : '—'],
     ['size / region', d ? `${d.size} / ${d.region}` : '—', ''],
+    ['price', d?.monthlyPriceUsd !== undefined ? `$${d.monthlyPriceUsd.toFixed(2)}/month` : '—', ''],
     ['image', d?.image ?? '—', ''],
     ['config', d ? d.configHash.slice(0, 12) : '—', o?.config.hash ? o.config.hash.slice(0, 12) : '—'],
   );

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { workflowIds } from '../shared/ids';
 import { upgradeRequestSchema } from '../shared/lifecycle';
 import { describeZodError } from '../shared/validation';
-import { upgradeSupervisorUpdate } from '../workflows';
+import { statusQuery, upgradeSupervisorUpdate } from '../workflows';
 import { CliError, cliClient, cliConfig } from './context';
 import { lifecycleError, parseInstallation } from './lifecycle-common';
+import { followOperation } from './watch';
 
 export function registerUpgrade(program: Command): void {
   program
@@ -18,9 +19,13 @@ export function registerUpgrade(program: Command): void {
       if (!request.success) throw new CliError(describeZodError(request.error).replace('input.version', 'version'), 2);
       const client = await cliClient(cliConfig());
       try {
-        const r = await client.workflow
-          .getHandle(workflowIds.installation(installationId))
-          .executeUpdate(upgradeSupervisorUpdate, { args: [request.data] });
+        const handle = client.workflow.getHandle(workflowIds.installation(installationId));
+        const outcome = await followOperation(handle, statusQuery, handle.executeUpdate(upgradeSupervisorUpdate, { args: [request.data] }), {
+          print: (line) => process.stderr.write(`${line}\n`),
+          detachHint: `Follow it with: trigger-ops status -i ${installationId}`,
+        });
+        if (outcome.detached) return;
+        const r = outcome.result;
         if (flags.json) {
           process.stdout.write(`${JSON.stringify(r)}\n`);
         } else {

@@ -52,3 +52,42 @@ export async function followWorkflow<R>(
     process.removeListener('SIGINT', onSigint);
   }
 }
+
+/**
+ * Waits for an installation operation (an update's result), printing the installation's current step as it changes
+ * (from its `status` query). Ctrl-C detaches: the operation goes on inside the installation workflow.
+ */
+export async function followOperation<R>(
+  handle: WorkflowHandle,
+  status: QueryDefinition<{ readonly current: { readonly kind: string; readonly step: string } | null }, []>,
+  result: Promise<R>,
+  options: { readonly print: (line: string) => void; readonly detachHint: string; readonly pollMs?: number },
+): Promise<{ readonly detached: true } | { readonly detached: false; readonly result: R }> {
+  let detached = false;
+  const onSigint = () => {
+    detached = true;
+  };
+  process.once('SIGINT', onSigint);
+  let settled = false;
+  result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  let last = '';
+  try {
+    while (!settled && !detached) {
+      const s = await handle.query(status).catch(() => undefined);
+      const now = s?.current ? `${s.current.kind}: ${s.current.step}` : '';
+      if (now && now !== last) options.print(`  … ${now}`);
+      last = now || last;
+      await Promise.race([result.catch(() => undefined), sleep(options.pollMs ?? 500)]);
+    }
+    if (detached) {
+      options.print(`Detached: the operation keeps running in ${handle.workflowId}. ${options.detachHint}`);
+      return { detached: true };
+    }
+    return { detached: false, result: await result };
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+}

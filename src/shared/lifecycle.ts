@@ -81,6 +81,8 @@ export interface DesiredState {
   readonly sshKeyId: number;
   readonly railway: { readonly projectId: string; readonly environmentId: string; readonly webappServiceId: string };
   readonly apiUrl: string;
+  /** DigitalOcean's list price of the droplet's size (absent in state recorded before it was kept). */
+  readonly monthlyPriceUsd?: number;
 }
 
 export const installationInputSchema = z
@@ -327,6 +329,7 @@ export interface MigrateWorkflowResult {
   readonly droplet: { readonly id: number; readonly name: string; readonly ipv4: string };
   readonly configHash: string;
   readonly oldDropletDeleted: boolean;
+  readonly monthlyPriceUsd?: number;
 }
 
 export interface HealWorkflowInput {

@@ -378,7 +378,14 @@ export async function installation(input: InstallationInput): Promise<{ readonly
           },
         ],
       });
-      state.desired = { ...desired, ...target, generation: desired.generation + 1, droplet: moved.droplet, configHash: moved.configHash };
+      state.desired = {
+        ...desired,
+        ...target,
+        generation: desired.generation + 1,
+        droplet: moved.droplet,
+        configHash: moved.configHash,
+        ...(moved.monthlyPriceUsd !== undefined ? { monthlyPriceUsd: moved.monthlyPriceUsd } : {}),
+      };
       return {
         outcome: 'migrated',
         message: `moved from ${desired.droplet.name} to ${moved.droplet.name} (${target.size}, ${target.region}, ${target.image})`,
@@ -532,6 +539,7 @@ export async function installation(input: InstallationInput): Promise<{ readonly
       sshKeyId: r.sshKeyId,
       railway: r.railway,
       apiUrl: d.apiUrl,
+      monthlyPriceUsd: r.monthlyPriceUsd,
     };
     state.conditions = [];
     state.observed = null;

@@ -32,7 +32,7 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
   const gate = proxyActivities<Activities>(longWait(input.healthTimeoutSeconds));
   const name = resourceNames(installationId).droplet(generation);
   try {
-    await cloud.validateDropletPlacement(target);
+    const placement = await cloud.validateDropletPlacement(target);
     step = 'ssh-key';
     const sshKey = await cloud.ensureSshKey({ installationId });
 
@@ -77,7 +77,12 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
     step = 'delete-old';
     const deleted = await undo.deleteDroplet({ dropletId: from.droplet.id });
     step = 'done';
-    return { droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 }, configHash: applied.configHash, oldDropletDeleted: deleted.deleted };
+    return {
+      droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 },
+      configHash: applied.configHash,
+      oldDropletDeleted: deleted.deleted,
+      monthlyPriceUsd: placement.monthlyPriceUsd,
+    };
   } catch (err) {
     const failedStep = step;
     step = 'rolling-back';
