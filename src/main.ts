@@ -25,7 +25,10 @@ async function main(): Promise<number> {
   });
   const say = (m: string) => process.stdout.write(`${m}\n`);
   const base = loadConfig(process.env);
-  Runtime.install({ logger: new DefaultLogger(base.logLevel === 'DEBUG' ? 'INFO' : 'WARN') });
+  // The quick start prints its own progress; the worker's own log lines (each failed attempt with its stack) are for
+  // LOG_LEVEL=DEBUG or for `trigger-ops worker`.
+  // Ctrl-C is handled here (teardown first, then the worker), not by the SDK's default of stopping workers at once.
+  Runtime.install({ logger: new DefaultLogger(base.logLevel === 'DEBUG' ? 'INFO' : 'ERROR'), shutdownSignals: [] });
 
   const onCloud = Boolean(base.digitalocean.token || base.railway.apiToken || base.railway.projectToken);
   let sandbox: Sandbox | undefined;
@@ -95,7 +98,8 @@ async function main(): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  say('• stopping…');
+  say('• stopping… (Ctrl-C again to quit at once)');
+  process.once('SIGINT', () => process.exit(130));
   await stop();
   return 0;
 }
@@ -105,7 +109,8 @@ async function runTeardown(client: Client, config: Config, installationId: strin
     taskQueue: config.temporal.taskQueue,
     workflowId: workflowIds.teardown(installationId),
     workflowIdConflictPolicy: 'USE_EXISTING',
-    args: [{ installationId, forgetSecrets: false }],
+    // The sandbox lives as long as this process: its installation's keys and token are worthless after it.
+    args: [{ installationId, forgetSecrets: true }],
   });
 }
 
