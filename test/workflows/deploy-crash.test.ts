@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundleWorkflows } from '../../scripts/bundle-workflows';
-import { deploy, deployProgressQuery } from '../../src/workflows';
+import { deploy, deployProgressQuery, statusQuery, upgradeSupervisorUpdate } from '../../src/workflows';
 import { startWorld, type World } from '../helpers/installation';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
@@ -76,4 +76,24 @@ describe('deploy survives a worker killed with SIGKILL', () => {
       assert.equal(result.droplet.name, `tops-${installationId}-g1`);
     });
   }
+
+  it('an upgrade whose worker is killed mid-way finishes after restart, on the same droplet', async () => {
+    const installation = world.temporal.client.workflow.getHandle('installation:crash-droplet');
+    const before = world.sandbox.digitalocean.inspect().droplets.filter((d) => d.tags.includes('trigger-ops-crash-droplet'));
+    // Slow reconnects keep the upgrade inside its health gate long enough to kill the worker there.
+    world.sandbox.webapp.faults.failNext('connect', 2, { status: 503 });
+    const upgrading = installation.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.13' }] });
+    await waitFor('the upgrade to run', async () => ((await installation.query(statusQuery)).current?.kind === 'upgrade' ? true : undefined), 60_000, 20);
+    const running = workers.at(-1)!;
+    running.child.kill('SIGKILL');
+    assert.equal(await running.exited, 'SIGKILL');
+    await startWorkerProcess();
+    const result = await upgrading;
+    assert.equal(result.outcome, 'upgraded', result.message);
+    const after = world.sandbox.digitalocean.inspect().droplets.filter((d) => d.tags.includes('trigger-ops-crash-droplet'));
+    assert.deepEqual(after.map((d) => d.id), before.map((d) => d.id));
+    await waitFor('the webapp to see v4.5.13', () =>
+      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-crash-droplet-supervisor' && i.workerVersion === '4.5.13'),
+    );
+  });
 });
