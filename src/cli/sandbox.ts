@@ -22,13 +22,29 @@ export function registerSandbox(program: Command): void {
     .command('up')
     .description('start the sandbox and run until interrupted; prints the endpoints and the tokens it accepts')
     .option('--json', 'print the endpoints as JSON (one line)')
-    .action(async (opts: { json?: boolean }) => {
+    .option('--digitalocean-port <port>', 'fixed port of the DigitalOcean API (default: a free one)')
+    .option('--railway-port <port>', 'fixed port of the Railway API')
+    .option('--webapp-port <port>', 'fixed port of the Trigger.dev webapp')
+    .option('--ssh-port <port>', 'SSH port of every droplet (on its own 127.0.0.N)')
+    .action(async (opts: { json?: boolean; digitaloceanPort?: string; railwayPort?: string; webappPort?: string; sshPort?: string }) => {
       const config = cliConfig();
       const file = sandboxFile(config.dataDir);
       if (existsSync(file) && isAlive((JSON.parse(readFileSync(file, 'utf8')) as SandboxFile).pid)) {
         throw new CliError(`A sandbox is already running (see ${file}); stop it with: trigger-ops sandbox down`, 4);
       }
-      const running = await startSandbox();
+      const port = (value: string | undefined, flag: string): number | undefined => {
+        if (value === undefined) return undefined;
+        const n = Number(value);
+        if (!Number.isInteger(n) || n < 1 || n > 65535) throw new CliError(`--${flag} must be a port number (1-65535), got "${value}"`, 2);
+        return n;
+      };
+      const ports = {
+        ...(opts.digitaloceanPort !== undefined ? { digitalocean: port(opts.digitaloceanPort, 'digitalocean-port') } : {}),
+        ...(opts.railwayPort !== undefined ? { railway: port(opts.railwayPort, 'railway-port') } : {}),
+        ...(opts.webappPort !== undefined ? { webapp: port(opts.webappPort, 'webapp-port') } : {}),
+      } as { digitalocean?: number; railway?: number; webapp?: number };
+      const sshPort = port(opts.sshPort, 'ssh-port');
+      const running = await startSandbox({ ports, ...(sshPort !== undefined ? { sshPort } : {}) });
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify({ pid: process.pid, env: running.env } satisfies SandboxFile, null, 2), { mode: 0o600 });
       process.stdout.write(opts.json ? `${JSON.stringify(describe(running))}\n` : human(running, file));

@@ -18,6 +18,8 @@ export interface SandboxOptions {
   readonly railway?: RailwayApiOptions;
   readonly digitalocean?: Omit<DigitalOceanApiOptions, 'hosts'>;
   readonly droplets?: Omit<DropletHostsOptions, 'baseDir' | 'sshPort'>;
+  /** Fixed ports for the APIs and the webapp (each on 127.0.0.1); free ports by default. */
+  readonly ports?: { readonly digitalocean?: number; readonly railway?: number; readonly webapp?: number };
 }
 
 export interface Sandbox {
@@ -58,15 +60,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const platform = await startTriggerPlatform({
       railway: {
         deployTimings: fast ? { queuedMs: 20, buildingMs: 30, deployingMs: 30 } : { queuedMs: 300, buildingMs: 1200, deployingMs: 800 },
+        ...(options.ports?.railway !== undefined ? { port: options.ports.railway } : {}),
         ...options.railway,
       },
-      webapp: { dequeueWaitMs: fast ? 200 : 1000 },
+      webapp: { dequeueWaitMs: fast ? 200 : 1000, ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
     });
     cleanups.push(() => platform.close());
     const digitalocean = await startDigitalOceanApi({
       hosts: droplets,
       bootDelayMs: fast ? 100 : 2000,
       actionDelayMs: fast ? 100 : 1000,
+      ...(options.ports?.digitalocean !== undefined ? { port: options.ports.digitalocean } : {}),
       ...options.digitalocean,
     });
     cleanups.push(() => digitalocean.close());
