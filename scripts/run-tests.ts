@@ -34,12 +34,32 @@ async function main(): Promise<number> {
   process.stdout.write(`Temporal dev server for tests at ${server.address}\n`);
   try {
     return await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+      // Each test may take at most 4 minutes, the whole run 12: a hang fails fast and says so, instead of
+      // holding CI until its own limit.
+      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
         cwd: root,
         stdio: 'inherit',
+        detached: true,
         env: { ...process.env, TEMPORAL_TEST_ADDRESS: server.address },
       });
-      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+      const killAll = (why: string) => {
+        process.stderr.write(`\n${why}: stopping the test processes\n`);
+        try {
+          process.kill(-(child.pid ?? 0), 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      };
+      const watchdog = setTimeout(() => killAll('the test run exceeded 12 minutes'), 12 * 60_000);
+      const onSignal = () => killAll('interrupted');
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      child.on('exit', (code, signal) => {
+        clearTimeout(watchdog);
+        process.removeListener('SIGINT', onSignal);
+        process.removeListener('SIGTERM', onSignal);
+        resolve(code ?? (signal ? 1 : 0));
+      });
     });
   } finally {
     await server.stop();

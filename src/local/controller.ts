@@ -33,6 +33,7 @@ export async function resolveTemporal(config: Config, log: (m: string) => void):
     uiPort: config.temporal.devUiPort,
     namespace: config.temporal.namespace,
     extraArgs: ['--ui-codec-endpoint', codecServer.url],
+    detached: true,
   }).catch(async (err: unknown) => {
     await codecServer.close();
     throw new Error(

@@ -15,6 +15,11 @@ export interface DevServerOptions {
   readonly namespace?: string;
   readonly extraArgs?: readonly string[];
   readonly startupTimeoutMs?: number;
+  /**
+   * Its own process group, so that a Ctrl-C in the terminal reaches only us and we stop the server after our own
+   * clean-up (npm start's teardown still needs it). It is killed when this process exits.
+   */
+  readonly detached?: boolean;
 }
 
 export interface DevServer {
@@ -38,9 +43,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   else args.push('--ui-port', String(options.uiPort));
   args.push(...(options.extraArgs ?? []));
 
-  // Its own process group: a Ctrl-C in the terminal reaches us, and we stop the server after our own clean-up
-  // (a teardown still needs it), instead of the terminal killing it first.
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.detached ?? false });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));

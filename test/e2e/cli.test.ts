@@ -43,7 +43,7 @@ describe('trigger-ops CLI end to end on the sandbox', () => {
     sandboxEnv = (JSON.parse(line) as { env: Record<string, string> }).env;
     env = {
       ...sandboxEnv,
-      TRIGGER_OPS_POLL_INTERVAL_MS: '200',
+      TRIGGER_OPS_POLL_INTERVAL_MS: '300',
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TASK_QUEUE: temporal.taskQueue,
       TRIGGER_OPS_CODEC_KEY: Buffer.alloc(32, 7).toString('base64'),

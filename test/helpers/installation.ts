@@ -51,6 +51,8 @@ export async function startWorld(
         activities: createActivities(activityDepsFromConfig(config, temporal.codec, { temporalClient: async () => temporal.client })),
         dataConverter: dataConverter(temporal.codec),
         shutdownGraceTime: '1 second',
+        // A test must never wait forever on an activity that ignores cancellation.
+        shutdownForceTime: '10 seconds',
       });
       const running = worker.run();
       const handle: RunningWorker = {

@@ -6,6 +6,7 @@ import { ErrorType } from '../../shared/errors';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import { invalidInput } from '../failures';
 import type { DigitalOceanApi, FirewallRule } from './client';
+import { DigitalOceanApiError } from './errors';
 
 export interface DigitalOceanStepDeps {
   readonly api: DigitalOceanApi;
@@ -123,7 +124,16 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
     async waitForDropletActive(input: { dropletId: number; timeoutSeconds: number }) {
       const deadline = Date.now() + input.timeoutSeconds * 1000;
       for (;;) {
-        const droplet = await api.getDroplet(input.dropletId);
+        const droplet = await api.getDroplet(input.dropletId).catch(async (err: unknown) => {
+          // Rate limited while waiting: wait as told and look again, rather than failing the whole wait.
+          if (err instanceof DigitalOceanApiError && err.status === 429 && Date.now() < deadline) {
+            heartbeat({ rateLimited: err.retryAfterSeconds ?? 5 });
+            await sleep(Math.min((err.retryAfterSeconds ?? 5) * 1000, Math.max(0, deadline - Date.now())));
+            return undefined;
+          }
+          throw err;
+        });
+        if (!droplet) continue;
         heartbeat({ status: droplet.status });
         if (droplet.status === 'active' && droplet.publicIpv4) return { ipv4: droplet.publicIpv4 };
         if (Date.now() > deadline) {
