@@ -10,6 +10,7 @@ import { startSandbox, type Sandbox } from './sandbox';
 import type { DeployResult } from './shared/deploy';
 import { installationIdSchema, workflowIds } from './shared/ids';
 import { deploy, deployProgressQuery, teardown } from './workflows';
+import { untilInterrupted } from './local/signals';
 
 /**
  * `npm start`: everything on this machine. The embedded Temporal server (unless TEMPORAL_ADDRESS is set), a worker,
@@ -94,10 +95,7 @@ async function main(): Promise<number> {
     return 0;
   }
   say('\n• controller running (heal schedule active); Ctrl-C stops everything');
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilInterrupted();
   say('• stopping… (Ctrl-C again to quit at once)');
   process.once('SIGINT', () => process.exit(130));
   await stop();

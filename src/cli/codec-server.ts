@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startCodecServer } from '../codec/codec-server';
 import { loadCodec } from '../local/controller';
 import { cliConfig } from './context';
+import { untilInterrupted } from '../local/signals';
 
 export function registerCodecServer(program: Command): void {
   program
@@ -12,10 +13,7 @@ export function registerCodecServer(program: Command): void {
     .action(async (opts: { port: string; uiOrigin: string[] }) => {
       const server = await startCodecServer(loadCodec(cliConfig()), { port: Number(opts.port), allowedOrigins: opts.uiOrigin });
       process.stderr.write(`codec server at ${server.url}; Ctrl-C stops it\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilInterrupted();
       await server.close();
     });
 }

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { startSandbox, type Sandbox } from '../sandbox';
 import { CliError, cliConfig } from './context';
+import { untilInterrupted } from '../local/signals';
 
 interface SandboxFile {
   readonly pid: number;
@@ -48,10 +49,7 @@ export function registerSandbox(program: Command): void {
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify({ pid: process.pid, env: running.env } satisfies SandboxFile, null, 2), { mode: 0o600 });
       process.stdout.write(opts.json ? `${JSON.stringify(describe(running))}\n` : human(running, file));
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilInterrupted();
       await running.close();
       rmSync(file, { force: true });
       process.stderr.write('sandbox stopped\n');

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startController } from '../local/controller';
 import { cliConfig } from './context';
+import { untilInterrupted } from '../local/signals';
 
 export function registerWorker(program: Command): void {
   program
@@ -10,10 +11,7 @@ export function registerWorker(program: Command): void {
       const config = cliConfig();
       const controller = await startController(config, (m) => process.stderr.write(`• ${m}\n`));
       process.stderr.write(`• worker polling "${config.temporal.taskQueue}" on ${controller.temporal.address}; Ctrl-C stops it\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
+      await untilInterrupted();
       await controller.stop();
     });
 }
