@@ -59,10 +59,10 @@ export function formatStatus(s: InstallationStatus): string {
   if (s.queue.length > 0) out.push(`Queued: ${s.queue.map((q) => q.kind).join(', ')}`);
   if (s.recent.length > 0) {
     const recent = new Table({ ...plain, head: ['operation', 'outcome', 'finished', 'message'], wordWrap: true, colWidths: [11, 12, 26, 60] });
-    for (const r of s.recent.slice(-5).reverse()) recent.push([r.kind, r.outcome, r.finishedAt, r.message]);
+    for (const r of s.recent.slice(0, 5)) recent.push([r.kind, r.outcome, r.finishedAt, r.message]);
     out.push(recent.toString());
   }
-  const lastHeal = s.healEvents.at(-1);
+  const lastHeal = s.healEvents[0];
   if (lastHeal) out.push(`Last heal: ${lastHeal.decision} (${lastHeal.action}) at ${lastHeal.at}: ${lastHeal.reason}`);
   out.push(`Repairs in the last hour: ${s.repairs.lastHour}/${s.repairs.capPerHour}${s.repairs.backoffUntil ? `, backing off until ${s.repairs.backoffUntil}` : ''}`);
   return `${out.join('\n')}\n`;

@@ -289,7 +289,9 @@ export interface InstallationStatus {
   readonly conditions: readonly Condition[];
   readonly current: (QueuedOperation & { readonly startedAt: string; readonly step: string }) | null;
   readonly queue: readonly QueuedOperation[];
+  /** Newest first. */
   readonly recent: readonly OperationRecord[];
+  /** Newest first. */
   readonly healEvents: readonly HealEvent[];
   readonly repairs: { readonly lastHour: number; readonly capPerHour: number; readonly backoffUntil: string | null; readonly consecutiveFailures: number };
   readonly settings: LifecycleSettings;
