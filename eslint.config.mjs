@@ -29,7 +29,7 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*', ...nodeBuiltins], message: 'Workflows may not use Node built-ins.' },
             { group: ['@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: 'Not allowed in workflows.' },
-            { group: ['**/activities', '**/activities/**'], allowTypeImports: true, message: 'Import activities as types only.' },
+            { regex: '(^|/)activities(/(?!contract$).*)?$', allowTypeImports: true, message: 'Import activities as types only (the timing contract excepted).' },
             { group: ['dots-wrapper', 'graphql-request', 'node-ssh', 'ssh2'], message: 'Clients belong in activities.' },
           ],
         },

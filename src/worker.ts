@@ -3,6 +3,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
+import { BOUNDS } from './activities/contract';
 import { createDigitalOceanApi } from './activities/digitalocean/client';
 import { createRailwayApiFromConfig } from './activities/railway';
 import { createFileSecretStore, Redactor } from './activities/secrets';
@@ -68,15 +69,15 @@ export function activityDepsFromConfig(
     dataDir: config.dataDir,
     codecKeyId: codec.keyId,
     digitalocean: digitalocean.token
-      ? createDigitalOceanApi({ token: digitalocean.token, apiUrl: digitalocean.apiUrl })
+      ? createDigitalOceanApi({ token: digitalocean.token, apiUrl: digitalocean.apiUrl, timeoutMs: BOUNDS.digitaloceanRequestMs })
       : unconfigured('DigitalOcean', 'DIGITALOCEAN_TOKEN'),
     railway:
       railway.apiToken || railway.projectToken
-        ? createRailwayApiFromConfig(railway)
+        ? createRailwayApiFromConfig(railway, { timeoutMs: BOUNDS.railwayRequestMs })
         : unconfigured('Railway', 'RAILWAY_API_TOKEN or RAILWAY_TOKEN'),
-    webapp: (baseUrl) => createWebappClient({ baseUrl, adminToken: trigger.adminToken }),
+    webapp: (baseUrl) => createWebappClient({ baseUrl, adminToken: trigger.adminToken, timeoutMs: BOUNDS.webappRequestMs }),
     connectDroplet: ({ host, privateKey, pinnedHostKey }) =>
-      connectDroplet({ host, port: config.droplet.sshPort, username: 'root', privateKey, pinnedHostKey, timeoutMs: 15_000 }),
+      connectDroplet({ host, port: config.droplet.sshPort, username: 'root', privateKey, pinnedHostKey, timeoutMs: BOUNDS.sshConnectMs }),
     secrets: createFileSecretStore(join(config.dataDir, 'secrets.json'), redactor),
     redactor,
     railwayDefaults: { projectId: railway.projectId, environmentId: railway.environmentId },

@@ -6,6 +6,7 @@ import type { DigitalOceanApi } from './digitalocean/client';
 import { toDigitalOceanFailure } from './digitalocean/errors';
 import { createDigitalOceanActivities } from './digitalocean/steps';
 import { withFailureMapping } from './failures';
+import { withHeartbeats } from './heartbeat';
 import { createLifecycleActivities } from './lifecycle/droplet-steps';
 import { createTemporalActivities } from './lifecycle/temporal-steps';
 import type { RailwayApi } from './railway/api';
@@ -42,9 +43,9 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const keys = createInstallationKeys(deps.secrets);
   const agentScript = readAgentScript();
-  const activities = {
-    ...createControllerActivities(deps),
-    ...createRailwayActivities({
+  const activities = mergeActivities(
+    createControllerActivities(deps),
+    createRailwayActivities({
       railway: deps.railway,
       webapp: deps.webapp,
       secrets: deps.secrets,
@@ -53,7 +54,7 @@ export function createActivities(deps: ActivityDeps) {
       configuredWorkerToken: deps.configuredWorkerToken,
       pollIntervalMs: deps.pollIntervalMs,
     }),
-    ...createDigitalOceanActivities({
+    createDigitalOceanActivities({
       api: deps.digitalocean,
       keys,
       pollIntervalMs: deps.pollIntervalMs,
@@ -69,7 +70,7 @@ export function createActivities(deps: ActivityDeps) {
         });
       },
     }),
-    ...createDropletActivities({
+    createDropletActivities({
       connect: deps.connectDroplet,
       keys,
       secrets: deps.secrets,
@@ -77,14 +78,14 @@ export function createActivities(deps: ActivityDeps) {
       digitalocean: deps.digitalocean,
       pollIntervalMs: deps.pollIntervalMs,
     }),
-    ...createSecretActivities({ secrets: deps.secrets }),
-    ...createLogActivities({
+    createSecretActivities({ secrets: deps.secrets }),
+    createLogActivities({
       digitalocean: deps.digitalocean,
       railway: deps.railway,
       agentSession: createAgentSession({ connect: deps.connectDroplet, keys }),
       redactor: deps.redactor,
     }),
-    ...createLifecycleActivities({
+    createLifecycleActivities({
       connect: deps.connectDroplet,
       keys,
       secrets: deps.secrets,
@@ -93,9 +94,23 @@ export function createActivities(deps: ActivityDeps) {
       digitalocean: deps.digitalocean,
       pollIntervalMs: deps.pollIntervalMs,
     }),
-    ...createTemporalActivities({ temporalClient: deps.temporalClient, pollIntervalMs: deps.pollIntervalMs }),
-  };
-  return withFailureMapping(activities, [toDigitalOceanFailure, toRailwayFailure, toWebappFailure, toSshFailure], deps.redactor);
+    createTemporalActivities({ temporalClient: deps.temporalClient, pollIntervalMs: deps.pollIntervalMs }),
+  );
+  return withHeartbeats(withFailureMapping(activities, [toDigitalOceanFailure, toRailwayFailure, toWebappFailure, toSshFailure], deps.redactor));
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+type Merged<T extends readonly object[]> = T extends readonly [infer H, ...infer R extends readonly object[]] ? H & Merged<R> : unknown;
+
+/** The factories' activities in one object; a name defined by two factories is a start-up error, not a silent winner. */
+export function mergeActivities<T extends readonly object[]>(...parts: T): Merged<T> {
+  const merged: Record<string, unknown> = {};
+  for (const part of parts) {
+    for (const [name, fn] of Object.entries(part)) {
+      if (name in merged) throw new Error(`activity "${name}" is defined by two factories`);
+      merged[name] = fn;
+    }
+  }
+  return merged as Merged<T>;
+}

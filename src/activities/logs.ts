@@ -7,6 +7,7 @@ import type { RailwayApi } from './railway/api';
 import { findWebappService } from './railway/steps';
 import type { Redactor } from './secrets/redactor';
 import type { createAgentSession } from './ssh/agent-session';
+import { BOUNDS } from './contract';
 
 export interface LogStepDeps {
   readonly digitalocean: DigitalOceanApi;
@@ -29,7 +30,7 @@ export function createLogActivities(deps: LogStepDeps) {
         }
         const ipv4 = d.publicIpv4;
         const logs = await deps.agentSession.session(input.installationId, ipv4, (c) =>
-          deps.agentSession.agent(c, 'logs', agentLogsCommand({ tail: input.tail }), 60_000),
+          deps.agentSession.agent(c, 'logs', agentLogsCommand({ tail: input.tail }), BOUNDS.agentLogsMs),
         );
         out.push({ droplet: d.name, log: deps.redactor.redact(logs.log) });
       }

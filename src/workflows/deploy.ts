@@ -1,8 +1,8 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ErrorType } from '../shared/errors';
 import { resourceNames } from '../shared/ids';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
-import { cloudCall, compensation, longWait } from './options';
+import { acts } from './activity-proxy';
 import { rootCauseMessage, Saga } from './saga';
 import { parseInput } from './validate';
 
@@ -12,9 +12,6 @@ export interface DeployProgress {
 }
 
 export const deployProgressQuery = defineQuery<DeployProgress>('progress');
-
-const cloud = proxyActivities<Activities>(cloudCall);
-const undo = proxyActivities<Activities>(compensation);
 
 /**
  * Deploys an installation's supervisor: Railway preflight → worker credentials → DigitalOcean key, firewall and
@@ -35,7 +32,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
 
   // An existing installation is serialized: this deploy waits until the installation's current operation is done.
   begin('wait-for-turn');
-  const turn = await proxyActivities<Activities>(longWait(3600)).acquireInstallation({
+  const turn = await acts.acquireInstallation({
     installationId,
     deployWorkflowId: workflowInfo().workflowId,
   });
@@ -47,10 +44,10 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   let generation = 1;
   try {
     begin('railway-preflight');
-    const target = await cloud.resolveRailwayTarget(spec.railway);
-    const preflight = await cloud.preflightRailway({ ...target, generateMissingSecrets: spec.options.generateMissingSecrets });
+    const target = await acts.resolveRailwayTarget(spec.railway);
+    const preflight = await acts.preflightRailway({ ...target, generateMissingSecrets: spec.options.generateMissingSecrets });
     const supervisorVersion = spec.supervisorVersion ?? preflight.webappVersion;
-    await cloud.checkSupervisorVersion({ supervisorVersion, webappVersion: preflight.webappVersion });
+    await acts.checkSupervisorVersion({ supervisorVersion, webappVersion: preflight.webappVersion });
     done();
 
     let generatedSecrets: string[] = [];
@@ -58,9 +55,9 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
       begin('railway-secrets');
       const names = preflight.missingSecrets;
       saga.add('railway-secrets', () =>
-        undo.removeWebappVariables({ ...target, serviceId: preflight.webappServiceId, names }),
+        acts.removeWebappVariables({ ...target, serviceId: preflight.webappServiceId, names }),
       );
-      const written = await proxyActivities<Activities>(longWait(900)).ensureWebappSecrets({
+      const written = await acts.ensureWebappSecrets({
         ...target,
         serviceId: preflight.webappServiceId,
         names,
@@ -70,24 +67,24 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     }
 
     begin('worker-token');
-    await cloud.obtainWorkerToken({ installationId, ...target, webappServiceId: preflight.webappServiceId, apiUrl: preflight.apiUrl });
-    await cloud.probeWorkerCredentials({ installationId, ...target, webappServiceId: preflight.webappServiceId, apiUrl: preflight.apiUrl });
+    await acts.obtainWorkerToken({ installationId, ...target, webappServiceId: preflight.webappServiceId, apiUrl: preflight.apiUrl });
+    await acts.probeWorkerCredentials({ installationId, ...target, webappServiceId: preflight.webappServiceId, apiUrl: preflight.apiUrl });
     done();
 
     begin('digitalocean-validate');
-    const placement = await cloud.validateDropletPlacement({ region: spec.region, size: spec.size, image: spec.image });
+    const placement = await acts.validateDropletPlacement({ region: spec.region, size: spec.size, image: spec.image });
     // What already exists belongs to the installation, not to this run: a failed re-deploy must never remove it.
-    const existing = await cloud.inspectInstallationResources({ installationId });
+    const existing = await acts.inspectInstallationResources({ installationId });
     done();
 
     begin('ssh-key');
-    if (!existing.sshKey) saga.add('ssh-key', () => undo.deleteSshKey({ installationId }));
-    const sshKey = await cloud.ensureSshKey({ installationId });
+    if (!existing.sshKey) saga.add('ssh-key', () => acts.deleteSshKey({ installationId }));
+    const sshKey = await acts.ensureSshKey({ installationId });
     done();
 
     begin('firewall');
-    if (!existing.firewall) saga.add('firewall', () => undo.deleteFirewall({ installationId }));
-    const firewall = await cloud.ensureFirewall({ installationId, sshSourceCidrs: spec.sshSourceCidrs });
+    if (!existing.firewall) saga.add('firewall', () => acts.deleteFirewall({ installationId }));
+    const firewall = await acts.ensureFirewall({ installationId, sshSourceCidrs: spec.sshSourceCidrs });
     done();
 
     begin('droplet');
@@ -95,9 +92,9 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     generation = Math.max(1, ...existing.droplets.map((d) => Number(/-g(\d+)$/.exec(d.name)?.[1] ?? 0)));
     const dropletName = resourceNames(installationId).droplet(generation);
     if (!existing.droplets.some((d) => d.name === dropletName)) {
-      saga.add('droplet', () => undo.deleteDropletByName({ installationId, name: dropletName }));
+      saga.add('droplet', () => acts.deleteDropletByName({ installationId, name: dropletName }));
     }
-    const created = await cloud.ensureDroplet({
+    const created = await acts.ensureDroplet({
       installationId,
       generation,
       region: spec.region,
@@ -106,7 +103,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
       sshKeyId: sshKey.id,
       monitoring: spec.options.monitoring,
     });
-    const droplet = await proxyActivities<Activities>(longWait(spec.options.bootTimeoutSeconds)).waitForDropletActive({
+    const droplet = await acts.waitForDropletActive({
       dropletId: created.id,
       timeoutSeconds: spec.options.bootTimeoutSeconds,
     });
@@ -114,15 +111,16 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
 
     begin('cloud-init');
     const host = { installationId, ipv4: droplet.ipv4 };
-    await proxyActivities<Activities>(longWait(spec.options.bootTimeoutSeconds)).waitForCloudInit({
+    await acts.waitForCloudInit({
       ...host,
       timeoutSeconds: spec.options.bootTimeoutSeconds,
     });
     done();
 
     begin('supervisor-config');
-    const applied = await cloud.applySupervisorConfig({
+    const applied = await acts.applySupervisorConfig({
       ...host,
+      dropletId: created.id,
       ...target,
       webappServiceId: preflight.webappServiceId,
       supervisorVersion,
@@ -131,7 +129,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     done();
 
     begin('health-gate');
-    await proxyActivities<Activities>(longWait(spec.options.healthTimeoutSeconds)).waitForSupervisorHealthy({
+    await acts.waitForSupervisorHealthy({
       ...host,
       supervisorVersion,
       timeoutSeconds: spec.options.healthTimeoutSeconds,
@@ -160,7 +158,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     const leftovers = await saga.compensate();
     if (turn.held) {
       await CancellationScope.nonCancellable(() =>
-        undo.releaseInstallation({ installationId, deployWorkflowId: workflowInfo().workflowId, message: `failed at step "${failedStep}": ${rootCauseMessage(err)}` }),
+        acts.releaseInstallation({ installationId, deployWorkflowId: workflowInfo().workflowId, message: `failed at step "${failedStep}": ${rootCauseMessage(err)}` }),
       );
     }
     step = 'rolled-back';
@@ -169,7 +167,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
       ? ` Rollback could not undo: ${leftovers.join(', ')}; run teardown for "${installationId}" once the cause is fixed.`
       : ' Everything it created was removed.';
     throw ApplicationFailure.create({
-      type: leftovers.length > 0 ? 'RollbackIncomplete' : 'DeployFailed',
+      type: leftovers.length > 0 ? ErrorType.RollbackIncomplete : ErrorType.DeployFailed,
       message: `deploy failed at step "${failedStep}": ${rootCauseMessage(err)}.${unfinished}`,
       nonRetryable: true,
       ...(err instanceof Error ? { cause: err } : {}),
@@ -178,7 +176,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
 
   // Outside the saga: a healthy supervisor is not torn down because the hand-over failed; deploy is rerunnable.
   begin('hand-over');
-  await cloud.handOverInstallation({
+  await acts.handOverInstallation({
     deployed: { result, apiUrl, generation },
     settings: { healthTimeoutSeconds: spec.options.healthTimeoutSeconds, bootTimeoutSeconds: spec.options.bootTimeoutSeconds },
   });

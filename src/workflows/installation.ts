@@ -8,25 +8,20 @@ import {
   defineUpdate,
   executeChild,
   log,
-  proxyActivities,
+  patched,
   setHandler,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { z } from 'zod';
-import type { Activities } from '../activities';
 import { ErrorType } from '../shared/errors';
 import { workflowIds } from '../shared/ids';
 import {
   configureRequestSchema,
-  conditionsFrom,
-  decideRepair,
   healRequestSchema,
   installationInputSchema,
   lifecycleSettingsSchema,
   migrateRequestSchema,
   upgradeRequestSchema,
-  type Condition,
   type ConfigureRequest,
   type DeployedSignal,
   type DeployEndedSignal,
@@ -39,19 +34,18 @@ import {
   type LifecycleSettings,
   type MigrateRequest,
   type MigrateResult,
-  type Observation,
   type OperationKind,
   type OperationOutcome,
   type OperationRecord,
   type QueuedOperation,
-  type RepairDecision,
   type UpgradeRequest,
   type UpgradeResult,
 } from '../shared/lifecycle';
+import { conditionsFrom, decideHeal, decideRepair, repairEnded, repairStarted, type Condition, type Observation, type RepairBudget, type RepairDecision } from '../shared/heal-policy';
 import { describeZodError } from '../shared/validation';
 import { migrate } from './migrate';
-import { cloudCall, longWait } from './options';
-import { rootCauseMessage } from './saga';
+import { acts } from './activity-proxy';
+import { failureType, rootCauseMessage } from './saga';
 import { parseInput } from './validate';
 
 export const statusQuery = defineQuery<InstallationStatus>('status');
@@ -76,15 +70,6 @@ const DEPLOY_HOLD_LIMIT = '2 hours';
 const RECENT_LIMIT = 20;
 const EVENT_LIMIT = 50;
 const HOUR_MS = 3_600_000;
-
-/** The heal check: reads only, each look is a fresh observation, so a failed one is simply retried soon. */
-const observeCall: ActivityOptions = {
-  startToCloseTimeout: '90 seconds',
-  retry: { initialInterval: '1 second', maximumAttempts: 3, nonRetryableErrorTypes: ['ConfigError', 'AuthError', 'InvalidInput'] },
-};
-
-const cloud = proxyActivities<Activities>(cloudCall);
-const observe = proxyActivities<Activities>(observeCall);
 
 /** What survives continue-as-new. */
 interface State {
@@ -176,7 +161,7 @@ export async function installation(input: InstallationInput): Promise<{ readonly
     return parsed.data;
   };
   const refuseWhenRetiring = () => {
-    if (state.retiring) throw ApplicationFailure.nonRetryable(`installation "${installationId}" is being torn down`, 'Retiring');
+    if (state.retiring) throw ApplicationFailure.nonRetryable(`installation "${installationId}" is being torn down`, ErrorType.Retiring);
   };
 
   const waitFor = async (op: QueuedOperation): Promise<unknown> => {
@@ -313,27 +298,25 @@ export async function installation(input: InstallationInput): Promise<{ readonly
     if (current) current.step = step;
   };
 
-  const runUpgrade = async (version: string): Promise<UpgradeResult> => {
+  const runUpgrade = async (version: string, opId: string): Promise<UpgradeResult> => {
     const desired = state.desired;
     const base = { from: desired?.supervisorVersion ?? null, to: version, downtimeSeconds: null, notConnectedSeconds: null };
     if (!desired) return { ...base, outcome: 'rejected', message: 'nothing is deployed yet: run deploy first' };
     setStep('check-release-line');
     try {
-      const preflight = await cloud.preflightRailway({ projectId: desired.railway.projectId, environmentId: desired.railway.environmentId, generateMissingSecrets: false });
-      await cloud.checkSupervisorVersion({ supervisorVersion: version, webappVersion: preflight.webappVersion });
+      const preflight = await acts.preflightRailway({ projectId: desired.railway.projectId, environmentId: desired.railway.environmentId, generateMissingSecrets: false });
+      await acts.checkSupervisorVersion({ supervisorVersion: version, webappVersion: preflight.webappVersion });
     } catch (err) {
       return { ...base, outcome: 'rejected', message: rootCauseMessage(err) };
     }
     setStep('pull-and-recreate');
     const timeout = state.settings.healthTimeoutSeconds;
     const host = { installationId, ipv4: desired.droplet.ipv4, healthTimeoutSeconds: timeout };
-    const recreate = proxyActivities<Activities>(longWait(timeout + 600));
     let up;
     try {
-      up = await recreate.upgradeSupervisorOnDroplet({ ...host, version });
+      up = await acts.upgradeSupervisorOnDroplet({ ...host, version, opId });
     } catch (err) {
-      // The agent pulls before it touches the running container: a tag the registry does not have changes nothing.
-      return { ...base, outcome: 'rejected', message: `${rootCauseMessage(err)}; nothing was changed, ${desired.supervisorVersion} keeps serving` };
+      return { ...base, ...(await afterFailedUpgrade(desired, host, opId, err)) };
     }
     if (up.healthy) {
       state.desired = { ...desired, supervisorVersion: version, configHash: up.configHash };
@@ -346,7 +329,7 @@ export async function installation(input: InstallationInput): Promise<{ readonly
       };
     }
     setStep('rolling-back');
-    const back = await recreate.rollbackSupervisorOnDroplet({ ...host, version: desired.supervisorVersion });
+    const back = await acts.rollbackSupervisorOnDroplet({ ...host, version: desired.supervisorVersion, opId: `${opId}:rollback` });
     if (back.healthy) state.desired = { ...desired, configHash: back.configHash };
     return {
       ...base,
@@ -357,6 +340,37 @@ export async function installation(input: InstallationInput): Promise<{ readonly
       downtimeSeconds: up.downtimeSeconds,
       notConnectedSeconds: null,
     };
+  };
+
+  /**
+   * An upgrade whose activity failed for good. The agent pulls before it touches the running container, so a tag the
+   * registry refuses changed nothing. Anything else (a timeout, a lost droplet) may have left the run going or half
+   * done: it is cancelled, and the old version is put back (a no-op when it is still there), so that what is recorded
+   * is what the droplet runs.
+   */
+  const afterFailedUpgrade = async (
+    desired: DesiredState,
+    host: { installationId: string; ipv4: string; healthTimeoutSeconds: number },
+    opId: string,
+    err: unknown,
+  ): Promise<Pick<UpgradeResult, 'outcome' | 'message'>> => {
+    const cause = rootCauseMessage(err);
+    const rejected = failureType(err) === ErrorType.Rejected;
+    if (rejected || !patched('upgrade-cancels-what-it-started')) {
+      return { outcome: 'rejected', message: `${cause}; nothing was changed, ${desired.supervisorVersion} keeps serving` };
+    }
+    setStep('cancelling');
+    await acts.cancelDropletOperation({ installationId, ipv4: host.ipv4, opId }).catch(() => undefined);
+    setStep('restoring');
+    try {
+      const back = await acts.rollbackSupervisorOnDroplet({ ...host, version: desired.supervisorVersion, opId: `${opId}:restore` });
+      if (back.healthy) state.desired = { ...desired, configHash: back.configHash };
+      return back.changed
+        ? { outcome: back.healthy ? 'rolled-back' : 'failed', message: `${cause}; the partial upgrade was undone: back on ${desired.supervisorVersion} (${back.message})` }
+        : { outcome: 'rejected', message: `${cause}; nothing was changed, ${desired.supervisorVersion} keeps serving` };
+    } catch (restoreErr) {
+      return { outcome: 'failed', message: `${cause}; restoring ${desired.supervisorVersion} failed too (${rootCauseMessage(restoreErr)}); heal will check the droplet` };
+    }
   };
 
   const runMigrate = async (request: MigrateRequest): Promise<MigrateResult> => {
@@ -406,7 +420,7 @@ export async function installation(input: InstallationInput): Promise<{ readonly
   };
 
   const look = async (desired: DesiredState): Promise<RepairDecision> => {
-    const o = await observe.observeInstallation({
+    const o = await acts.observeInstallation({
       installationId,
       dropletId: desired.droplet.id,
       supervisorVersion: desired.supervisorVersion,
@@ -420,10 +434,8 @@ export async function installation(input: InstallationInput): Promise<{ readonly
 
   const repair = async (desired: DesiredState, decision: RepairDecision): Promise<void> => {
     const host = { installationId, ipv4: desired.droplet.ipv4 };
-    const gate = proxyActivities<Activities>(longWait(state.settings.healthTimeoutSeconds));
-    const boot = proxyActivities<Activities>(longWait(state.settings.bootTimeoutSeconds));
     const healthy = () =>
-      gate
+      acts
         .waitForSupervisorHealthy({ ...host, supervisorVersion: desired.supervisorVersion, timeoutSeconds: state.settings.healthTimeoutSeconds })
         .catch(() => undefined);
     switch (decision.action) {
@@ -434,25 +446,31 @@ export async function installation(input: InstallationInput): Promise<{ readonly
       }
       case 'power-on':
       case 'power-cycle':
-        await boot.powerDroplet({ dropletId: desired.droplet.id, action: decision.action === 'power-on' ? 'power_on' : 'power_cycle', timeoutSeconds: state.settings.bootTimeoutSeconds });
-        await boot.waitForDropletActive({ dropletId: desired.droplet.id, timeoutSeconds: state.settings.bootTimeoutSeconds });
+        await acts.powerDroplet({ dropletId: desired.droplet.id, action: decision.action === 'power-on' ? 'power_on' : 'power_cycle', timeoutSeconds: state.settings.bootTimeoutSeconds });
+        await acts.waitForDropletActive({ dropletId: desired.droplet.id, timeoutSeconds: state.settings.bootTimeoutSeconds });
         await healthy();
         return;
       case 'start-docker':
-        await cloud.startDocker(host);
+        await acts.startDocker(host);
         await healthy();
         return;
       case 'prune':
-        await cloud.pruneDocker(host);
+        await acts.pruneDocker(host);
         return;
       case 'reapply-config': {
-        const applied = await cloud.applySupervisorConfig({ ...host, ...desired.railway, supervisorVersion: desired.supervisorVersion, apiUrl: desired.apiUrl });
+        const applied = await acts.applySupervisorConfig({
+          ...host,
+          dropletId: desired.droplet.id,
+          ...desired.railway,
+          supervisorVersion: desired.supervisorVersion,
+          apiUrl: desired.apiUrl,
+        });
         state.desired = { ...desired, configHash: applied.configHash };
         await healthy();
         return;
       }
       case 'restart-supervisor':
-        await cloud.restartSupervisor(host);
+        await acts.restartSupervisor(host);
         await healthy();
         return;
       case 'none':
@@ -461,35 +479,34 @@ export async function installation(input: InstallationInput): Promise<{ readonly
     }
   };
 
+  const budget = (): RepairBudget => ({ repairTimes: state.repairTimes, consecutiveFailures: state.consecutiveFailures, backoffUntil: state.backoffUntil });
+  const setBudget = (b: RepairBudget) => {
+    state.repairTimes = [...b.repairTimes];
+    state.consecutiveFailures = b.consecutiveFailures;
+    state.backoffUntil = b.backoffUntil;
+  };
+
   const runHeal = async (): Promise<{ outcome: OperationOutcome; message: string }> => {
     const desired = state.desired;
     if (!desired) return { outcome: 'skipped', message: 'nothing is deployed yet' };
     setStep('observe');
     const decision = await look(desired);
     const calls = state.observed?.calls;
-    if (decision.action === 'none') {
-      state.consecutiveFailures = 0;
-      state.backoffUntil = null;
-      event({ action: 'none', decision: 'observed-healthy', reason: decision.reason, ...(calls ? { calls } : {}) });
+    const verdict = decideHeal(state.conditions, budget(), state.settings, Date.now());
+    if (verdict.kind === 'healthy') {
+      setBudget(repairEnded(budget(), 'healthy', state.settings, Date.now()));
+      event({ action: 'none', decision: 'observed-healthy', reason: verdict.reason, ...(calls ? { calls } : {}) });
       return { outcome: 'succeeded', message: 'healthy: nothing to repair' };
     }
-    if (decision.action === 'operator') {
-      event({ action: 'operator', decision: 'needs-operator', reason: decision.reason });
-      return { outcome: 'skipped', message: decision.reason };
+    if (verdict.kind === 'operator') {
+      event({ action: 'operator', decision: 'needs-operator', reason: verdict.reason });
+      return { outcome: 'skipped', message: verdict.reason };
     }
-    const t = Date.now();
-    state.repairTimes = state.repairTimes.filter((x) => x > t - HOUR_MS);
-    if (state.repairTimes.length >= state.settings.repairCapPerHour) {
-      const message = `${decision.action} held back: ${state.repairTimes.length} repairs in the last hour (cap ${state.settings.repairCapPerHour}); ${decision.reason}`;
-      event({ action: decision.action, decision: 'capped', reason: message });
-      return { outcome: 'skipped', message };
+    if (verdict.kind === 'held') {
+      event({ action: verdict.action, decision: verdict.decision, reason: verdict.reason });
+      return { outcome: 'skipped', message: verdict.reason };
     }
-    if (state.backoffUntil !== null && t < state.backoffUntil) {
-      const message = `${decision.action} held back until ${new Date(state.backoffUntil).toISOString()} after ${state.consecutiveFailures} failed repair(s); ${decision.reason}`;
-      event({ action: decision.action, decision: 'backing-off', reason: message });
-      return { outcome: 'skipped', message };
-    }
-    state.repairTimes.push(t);
+    setBudget(repairStarted(budget(), Date.now()));
     setStep(`repair:${decision.action}`);
     let failure: string | undefined;
     try {
@@ -502,15 +519,11 @@ export async function installation(input: InstallationInput): Promise<{ readonly
       const after = await look(state.desired);
       if (after.action !== 'none') failure = `still unhealthy after ${decision.action}: ${after.reason}`;
     }
+    setBudget(repairEnded(budget(), failure === undefined ? 'repaired' : 'failed', state.settings, Date.now()));
     if (failure === undefined) {
-      state.consecutiveFailures = 0;
-      state.backoffUntil = null;
       event({ action: decision.action, decision: 'repaired', reason: decision.reason });
       return { outcome: 'succeeded', message: `repaired with ${decision.action}: ${decision.reason}` };
     }
-    state.consecutiveFailures += 1;
-    const backoffMs = state.settings.repairBackoffSeconds * 1000 * 2 ** Math.min(state.consecutiveFailures - 1, 4);
-    state.backoffUntil = Date.now() + backoffMs;
     event({ action: decision.action, decision: 'repair-failed', reason: `${decision.reason}; ${failure}` });
     return { outcome: 'failed', message: `${decision.action} did not help: ${failure}` };
   };
@@ -519,7 +532,7 @@ export async function installation(input: InstallationInput): Promise<{ readonly
     const next = lifecycleSettingsSchema.parse({ ...state.settings, ...patch });
     if (next.healIntervalSeconds !== state.settings.healIntervalSeconds && state.desired) {
       setStep('heal-schedule');
-      await cloud.ensureHealSchedule({ installationId, intervalSeconds: next.healIntervalSeconds });
+      await acts.ensureHealSchedule({ installationId, intervalSeconds: next.healIntervalSeconds });
     }
     state.settings = next;
     return next;
@@ -574,7 +587,7 @@ export async function installation(input: InstallationInput): Promise<{ readonly
           return;
         }
         case 'upgrade': {
-          const r = await runUpgrade(String(op.args['version']));
+          const r = await runUpgrade(String(op.args['version']), `${workflowInfo().workflowId}:${op.id}`);
           const outcome: OperationOutcome = r.outcome === 'upgraded' ? 'succeeded' : r.outcome === 'unchanged' ? 'unchanged' : r.outcome === 'rolled-back' ? 'rolled-back' : 'failed';
           record(op, outcome, r.message, startedAt, { from: r.from, to: r.to, downtimeSeconds: r.downtimeSeconds, notConnectedSeconds: r.notConnectedSeconds });
           results.set(op.id, r);

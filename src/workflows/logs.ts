@@ -1,8 +1,6 @@
-import { proxyActivities } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { Activities } from '../activities';
 import { installationIdSchema } from '../shared/ids';
-import { cloudCall } from './options';
+import { acts } from './activity-proxy';
 import { parseInput } from './validate';
 
 export const logsInputSchema = z
@@ -21,17 +19,15 @@ export interface LogsResult {
   readonly webapp: { readonly service: string; readonly deploymentId: string | null; readonly lines: readonly string[] } | null;
 }
 
-const read = proxyActivities<Activities>(cloudCall);
-
 /** Recent supervisor logs (over SSH, through the agent) and webapp logs (from Railway). Read-only, redacted. */
 export async function logs(input: LogsInput): Promise<LogsResult> {
   const spec = parseInput(logsInputSchema, input, 'logs');
   const wants = (s: 'supervisor' | 'webapp') => spec.source === 'all' || spec.source === s;
-  const supervisor = wants('supervisor') ? await read.supervisorLogs({ installationId: spec.installationId, tail: spec.tail }) : null;
+  const supervisor = wants('supervisor') ? await acts.supervisorLogs({ installationId: spec.installationId, tail: spec.tail }) : null;
   let webapp: LogsResult['webapp'] = null;
   if (wants('webapp')) {
-    const target = await read.resolveRailwayTarget(spec.railway);
-    webapp = await read.webappLogs({ ...target, tail: spec.tail });
+    const target = await acts.resolveRailwayTarget(spec.railway);
+    webapp = await acts.webappLogs({ ...target, tail: spec.tail });
   }
   return { supervisor, webapp };
 }

@@ -1,19 +1,11 @@
-import { ApplicationFailure, defineQuery, log, proxyActivities, setHandler, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import { ApplicationFailure, defineQuery, log, setHandler } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors';
 import { resourceNames } from '../shared/ids';
 import type { MigrateWorkflowInput, MigrateWorkflowResult } from '../shared/lifecycle';
-import { cloudCall, compensation, longWait } from './options';
+import { acts, bestEffort } from './activity-proxy';
 import { rootCauseMessage, Saga } from './saga';
 
 export const migrateProgressQuery = defineQuery<{ readonly step: string }>('progress');
-
-/** Touching the old droplet, which may be dead: a few tries, then go on without it. */
-const oldDropletCall: ActivityOptions = { startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 2, initialInterval: '1 second' } };
-
-const cloud = proxyActivities<Activities>(cloudCall);
-const undo = proxyActivities<Activities>(compensation);
-const old = proxyActivities<Activities>(oldDropletCall);
 
 /**
  * Blue-green move of the supervisor to a new droplet (generation N+1): create (compensation first), boot, bootstrap,
@@ -28,54 +20,53 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
   let step = 'validate';
   setHandler(migrateProgressQuery, () => ({ step }));
   const saga = new Saga();
-  const boot = proxyActivities<Activities>(longWait(input.bootTimeoutSeconds));
-  const gate = proxyActivities<Activities>(longWait(input.healthTimeoutSeconds));
   const name = resourceNames(installationId).droplet(generation);
   try {
-    const placement = await cloud.validateDropletPlacement(target);
+    const placement = await acts.validateDropletPlacement(target);
     step = 'ssh-key';
-    const sshKey = await cloud.ensureSshKey({ installationId });
+    const sshKey = await acts.ensureSshKey({ installationId });
 
     step = 'create-droplet';
-    saga.add('new-droplet', () => undo.deleteDropletByName({ installationId, name }));
-    const created = await cloud.ensureDroplet({ installationId, generation, ...target, sshKeyId: sshKey.id, monitoring: true });
-    const droplet = await boot.waitForDropletActive({ dropletId: created.id, timeoutSeconds: input.bootTimeoutSeconds });
+    saga.add('new-droplet', () => acts.deleteDropletByName({ installationId, name }));
+    const created = await acts.ensureDroplet({ installationId, generation, ...target, sshKeyId: sshKey.id, monitoring: true });
+    const droplet = await acts.waitForDropletActive({ dropletId: created.id, timeoutSeconds: input.bootTimeoutSeconds });
     const host = { installationId, ipv4: droplet.ipv4 };
 
     step = 'bootstrap';
-    await boot.waitForCloudInit({ ...host, timeoutSeconds: input.bootTimeoutSeconds });
+    await acts.waitForCloudInit({ ...host, timeoutSeconds: input.bootTimeoutSeconds });
 
     step = 'apply-config';
-    const applied = await cloud.applySupervisorConfig({
+    const applied = await acts.applySupervisorConfig({
       ...host,
+      dropletId: created.id,
       ...from.railway,
       supervisorVersion: from.supervisorVersion,
       apiUrl: from.apiUrl,
     });
 
     step = 'health-gate';
-    await gate.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
+    await acts.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
 
     step = 'stop-old';
     // Only a live old droplet is touched: a deleted one's address may already belong to the new droplet (same
     // pinned host key per installation), and stopping "it" would stop the new supervisor.
-    const oldLive = (await cloud.listInstallationDroplets({ installationId })).find(
+    const oldLive = (await acts.listInstallationDroplets({ installationId })).find(
       (d) => d.id === from.droplet.id && d.status === 'active' && d.ipv4 === from.droplet.ipv4 && d.ipv4 !== droplet.ipv4,
     );
     if (oldLive) {
       // Best effort: an old droplet that died meanwhile cannot be restarted, and then nothing serves from it anyway.
-      saga.add('restart-old-supervisor', () => old.restartSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch(() => undefined));
-      await old.stopSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch((err: unknown) => {
+      saga.add('restart-old-supervisor', () => bestEffort.restartSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch(() => undefined));
+      await bestEffort.stopSupervisor({ installationId, ipv4: from.droplet.ipv4 }).catch((err: unknown) => {
         // An unreachable old droplet serves nothing: there is nothing to stop.
         log.warn('old supervisor could not be stopped', { error: rootCauseMessage(err) });
       });
     }
 
     step = 'recheck-new';
-    await gate.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
+    await acts.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
 
     step = 'delete-old';
-    const deleted = await undo.deleteDroplet({ dropletId: from.droplet.id });
+    const deleted = await acts.deleteDroplet({ dropletId: from.droplet.id });
     step = 'done';
     return {
       droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 },
@@ -89,7 +80,7 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
     const leftovers = await saga.compensate();
     step = 'rolled-back';
     throw ApplicationFailure.create({
-      type: leftovers.length > 0 ? 'RollbackIncomplete' : 'MigrateFailed',
+      type: leftovers.length > 0 ? ErrorType.RollbackIncomplete : ErrorType.MigrateFailed,
       message: `migrate failed at step "${failedStep}": ${rootCauseMessage(err)}.${
         leftovers.length > 0 ? ` Could not undo: ${leftovers.join(', ')}.` : ' The new droplet was removed; the old one keeps serving.'
       }`,

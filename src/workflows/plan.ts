@@ -1,12 +1,8 @@
-import { proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities';
 import { deployInputSchema, type DeployInput } from '../shared/deploy';
 import { resourceNames } from '../shared/ids';
 import type { DeployPlan, PlanItem } from '../shared/plan';
-import { cloudCall } from './options';
+import { acts } from './activity-proxy';
 import { parseInput } from './validate';
-
-const read = proxyActivities<Activities>(cloudCall);
 
 /**
  * What `deploy` would create or change, from read-only calls only: Railway preflight, DigitalOcean placement and
@@ -15,12 +11,12 @@ const read = proxyActivities<Activities>(cloudCall);
 export async function deployPlan(input: DeployInput): Promise<DeployPlan> {
   const spec = parseInput(deployInputSchema, input, 'deployPlan');
   const names = resourceNames(spec.installationId);
-  const target = await read.resolveRailwayTarget(spec.railway);
-  const preflight = await read.preflightRailway({ ...target, generateMissingSecrets: spec.options.generateMissingSecrets });
+  const target = await acts.resolveRailwayTarget(spec.railway);
+  const preflight = await acts.preflightRailway({ ...target, generateMissingSecrets: spec.options.generateMissingSecrets });
   const supervisorVersion = spec.supervisorVersion ?? preflight.webappVersion;
-  await read.checkSupervisorVersion({ supervisorVersion, webappVersion: preflight.webappVersion });
-  const placement = await read.validateDropletPlacement({ region: spec.region, size: spec.size, image: spec.image });
-  const existing = await read.inspectInstallationResources({ installationId: spec.installationId });
+  await acts.checkSupervisorVersion({ supervisorVersion, webappVersion: preflight.webappVersion });
+  const placement = await acts.validateDropletPlacement({ region: spec.region, size: spec.size, image: spec.image });
+  const existing = await acts.inspectInstallationResources({ installationId: spec.installationId });
 
   const items: PlanItem[] = [
     preflight.missingSecrets.length > 0

@@ -1,4 +1,4 @@
-import { CancellationScope, log } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, log } from '@temporalio/workflow';
 
 /**
  * Compensations of one operation, run last-in first-out. Each is registered BEFORE the step that may create what
@@ -39,4 +39,13 @@ export function rootCauseMessage(err: unknown): string {
     current = current.cause;
   }
   return message;
+}
+
+/** The catalogue type of the innermost ApplicationFailure in a failure chain, if any. */
+export function failureType(err: unknown): string | undefined {
+  let type: string | undefined;
+  for (let current: unknown = err; current instanceof Error; current = current.cause) {
+    if (current instanceof ApplicationFailure && current.type) type = current.type;
+  }
+  return type;
 }

@@ -1,8 +1,7 @@
-import { defineQuery, log, proxyActivities, setHandler } from '@temporalio/workflow';
+import { defineQuery, log, setHandler } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { Activities } from '../activities';
 import { installationIdSchema } from '../shared/ids';
-import { compensation, longWait } from './options';
+import { acts } from './activity-proxy';
 import { parseInput } from './validate';
 
 export const teardownInputSchema = z
@@ -26,8 +25,6 @@ export interface TeardownResult {
 
 export const teardownProgressQuery = defineQuery<{ readonly step: string }>('progress');
 
-const acts = proxyActivities<Activities>(compensation);
-
 /**
  * Removes everything an installation has on DigitalOcean, by its tag and deterministic names. Idempotent: safe after
  * a failed deploy, after a partial teardown, and when run twice. Railway's webapp is left as it is.
@@ -38,7 +35,7 @@ export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   setHandler(teardownProgressQuery, () => ({ step }));
 
   // No heal may recreate what is being deleted, and no operation may run on it: schedule gone, installation ended.
-  await proxyActivities<Activities>(longWait(900)).retireInstallation({ installationId, timeoutSeconds: 900 });
+  await acts.retireInstallation({ installationId, timeoutSeconds: 900 });
   step = 'stop-supervisor';
   // The supervisor is stopped first so that no run is dequeued onto a droplet about to vanish.
   const stopped = await acts.stopSupervisors({ installationId });

@@ -1,12 +1,13 @@
 import { createApiClient } from 'dots-wrapper';
 import { z } from 'zod';
 import { DigitalOceanApiError, toDigitalOceanError } from './errors';
+import { BOUNDS } from '../contract';
 
 // The one file that knows dots-wrapper. Everything else sees DigitalOceanApi and its plain types; every response is
 // parsed with zod, so a surprise in DigitalOcean's answer is a clear error here rather than an undefined later.
 
 export const DEFAULT_DIGITALOCEAN_API_URL = 'https://api.digitalocean.com';
-const DEFAULT_TIMEOUT_MS = 15_000;
+const DEFAULT_TIMEOUT_MS = BOUNDS.digitaloceanRequestMs;
 const PER_PAGE = 200;
 
 export interface DigitalOceanClientOptions {
@@ -65,6 +66,8 @@ const dropletSchema = z.object({
   locked: z.boolean(),
   created_at: z.string(),
   size_slug: z.string(),
+  vcpus: z.number(),
+  memory: z.number(),
   tags: z.array(z.string()),
   region: z.object({ slug: z.string() }),
   image: z.object({ slug: z.string().nullable().optional() }),
@@ -143,6 +146,9 @@ export interface Droplet {
   readonly createdAt: string;
   readonly region: string;
   readonly size: string;
+  /** The size's vCPUs and memory (MiB), as DigitalOcean reports them on the droplet. */
+  readonly vcpus: number;
+  readonly memoryMb: number;
   readonly image: string | undefined;
   readonly tags: readonly string[];
   /** Undefined until the create action has completed. */
@@ -205,6 +211,8 @@ function toDroplet(d: z.infer<typeof dropletSchema>): Droplet {
     createdAt: d.created_at,
     region: d.region.slug,
     size: d.size_slug,
+    vcpus: d.vcpus,
+    memoryMb: d.memory,
     image: d.image.slug ?? undefined,
     tags: d.tags,
     publicIpv4: d.networks.v4.find((n) => n.type === 'public')?.ip_address,

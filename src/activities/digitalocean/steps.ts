@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { MANAGED_TAG, resourceNames } from '../../shared/ids';
 import { ErrorType } from '../../shared/errors';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import { invalidInput } from '../failures';
+import { pause, progress } from '../heartbeat';
 import type { DigitalOceanApi, FirewallRule } from './client';
 import { DigitalOceanApiError } from './errors';
 
@@ -127,14 +127,14 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
         const droplet = await api.getDroplet(input.dropletId).catch(async (err: unknown) => {
           // Rate limited while waiting: wait as told and look again, rather than failing the whole wait.
           if (err instanceof DigitalOceanApiError && err.status === 429 && Date.now() < deadline) {
-            heartbeat({ rateLimited: err.retryAfterSeconds ?? 5 });
-            await sleep(Math.min((err.retryAfterSeconds ?? 5) * 1000, Math.max(0, deadline - Date.now())));
+            progress({ rateLimited: err.retryAfterSeconds ?? 5 });
+            await pause(Math.min((err.retryAfterSeconds ?? 5) * 1000, Math.max(0, deadline - Date.now())));
             return undefined;
           }
           throw err;
         });
         if (!droplet) continue;
-        heartbeat({ status: droplet.status });
+        progress({ status: droplet.status });
         if (droplet.status === 'active' && droplet.publicIpv4) return { ipv4: droplet.publicIpv4 };
         if (Date.now() > deadline) {
           throw ApplicationFailure.nonRetryable(
@@ -142,7 +142,7 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
             ErrorType.Unavailable,
           );
         }
-        await sleep(deps.pollIntervalMs);
+        await pause(deps.pollIntervalMs);
       }
     },
 

@@ -1,7 +1,8 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { activityInfo, ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { activityInfo, ApplicationFailure } from '@temporalio/activity';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ErrorType } from '../../shared/errors';
+import { BOUNDS } from '../contract';
+import { pause, progress } from '../heartbeat';
 import { workflowIds } from '../../shared/ids';
 import type { DeployedSignal, HealWorkflowInput, InstallationInput, LifecycleSettingsInput } from '../../shared/lifecycle';
 
@@ -93,15 +94,23 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
         if (err instanceof WorkflowNotFoundError) return { held: false };
         throw err;
       }
-      const beat = setInterval(() => heartbeat({ waiting: 'for the installation to finish its current operation' }), 2000);
+      progress({ waiting: 'for the installation to finish its current operation' });
+      const turn = handle.executeUpdate(BEGIN_DEPLOY_UPDATE, {
+        args: [{ deployWorkflowId: input.deployWorkflowId }],
+        // Same id on a retry: Temporal returns the same update rather than queueing a second hold.
+        updateId: `begin-deploy:${input.deployWorkflowId}:${activityInfo().workflowExecution?.runId ?? ''}`,
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const limit = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(ApplicationFailure.nonRetryable(`the installation did not finish its current operation within ${BOUNDS.installationTurnMs / 1000}s`, ErrorType.Unavailable)),
+          BOUNDS.installationTurnMs,
+        );
+      });
       try {
-        await handle.executeUpdate(BEGIN_DEPLOY_UPDATE, {
-          args: [{ deployWorkflowId: input.deployWorkflowId }],
-          // Same id on a retry: Temporal returns the same update rather than queueing a second hold.
-          updateId: `begin-deploy:${input.deployWorkflowId}:${activityInfo().workflowExecution?.runId ?? ''}`,
-        });
+        await Promise.race([turn, limit]);
       } finally {
-        clearInterval(beat);
+        clearTimeout(timer);
       }
       return { held: true };
     },
@@ -151,8 +160,8 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
             if (Date.now() > deadline) {
               throw ApplicationFailure.retryable(`installation workflow still running after ${input.timeoutSeconds}s`, ErrorType.Unavailable);
             }
-            heartbeat({ waiting: 'installation to finish its current operation' });
-            await sleep(Math.max(100, deps.pollIntervalMs));
+            progress({ waiting: 'installation to finish its current operation' });
+            await pause(Math.max(100, deps.pollIntervalMs));
           }
           retired = true;
         }

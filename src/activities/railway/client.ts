@@ -1,6 +1,7 @@
 import { ClientError, GraphQLClient, type Variables } from 'graphql-request';
 import { ErrorType } from '../../shared/errors';
 import { classifyGraphqlErrors, RailwayApiError } from './errors';
+import { BOUNDS } from '../contract';
 
 /** Railway credentials: an account/workspace token (`Authorization: Bearer`) or a project token (`Project-Access-Token`). */
 export type RailwayAuth = { readonly kind: 'account'; readonly token: string } | { readonly kind: 'project'; readonly token: string };
@@ -21,7 +22,7 @@ export interface RailwayGraphqlClient {
 
 /** The one place graphql-request is used. */
 export function createRailwayGraphqlClient(options: RailwayClientOptions): RailwayGraphqlClient {
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const timeoutMs = options.timeoutMs ?? BOUNDS.railwayRequestMs;
   const baseFetch = options.fetch ?? fetch;
   const headers: Record<string, string> =
     options.auth.kind === 'project'

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../shared/errors';
+import { ErrorType, isRetryable } from '../../shared/errors';
 
 /**
  * A failed Railway call, classified with a catalogue type. Built only from the response (status, GraphQL error
@@ -34,7 +34,6 @@ export class RailwayApiError extends Error {
 }
 
 const MAX_RATE_LIMIT_WAIT_SECONDS = 3600;
-const NON_RETRYABLE = new Set<ErrorType>([ErrorType.AuthError, ErrorType.Rejected, ErrorType.NotFound, ErrorType.InvalidInput]);
 
 /** A RailwayApiError as a Temporal failure (429s retried after Retry-After); undefined for other errors. */
 export function toRailwayFailure(err: unknown): ApplicationFailure | undefined {
@@ -47,7 +46,7 @@ export function toRailwayFailure(err: unknown): ApplicationFailure | undefined {
   return ApplicationFailure.create({
     message: err.message,
     type: err.type,
-    nonRetryable: NON_RETRYABLE.has(err.type),
+    nonRetryable: !isRetryable(err.type),
     details,
     ...(delay === undefined ? {} : { nextRetryDelay: `${delay}s` }),
   });

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../../shared/errors';
 import { resourceNames, secretNames } from '../../shared/ids';
+import { BOUNDS } from '../contract';
 import { invalidInput } from '../failures';
+import { pause, progress } from '../heartbeat';
 import type { SecretStore } from '../secrets/store';
 import { parseBootstrapBanner, WebappApiError, type WebappClient } from '../trigger';
 import type { RailwayApi, RailwayServiceInstance, RailwayVariableTarget } from './api';
@@ -69,22 +70,28 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
     return token;
   };
 
+  /** Waits for the webapp's latest deployment to succeed and answer /healthcheck, within BOUNDS.webappRedeployMs. */
   const waitForWebappDeployment = async (target: RailwayVariableTarget & { serviceId: string }, apiUrl: string | undefined) => {
+    const deadline = Date.now() + BOUNDS.webappRedeployMs;
+    const timedOut = (what: string) =>
+      ApplicationFailure.nonRetryable(`the webapp's Railway redeploy did not ${what} within ${BOUNDS.webappRedeployMs / 1000}s`, ErrorType.Unavailable);
     for (;;) {
       const latest = await railway.latestDeployment(target);
-      heartbeat({ deployment: latest?.status ?? 'none' });
+      progress({ deployment: latest?.status ?? 'none' });
       if (latest?.status === 'SUCCESS') break;
       if (latest && ['FAILED', 'CRASHED'].includes(latest.status)) {
         throw ApplicationFailure.nonRetryable(`the webapp's Railway deployment ${latest.id} ended ${latest.status}`, ErrorType.Rejected);
       }
-      await sleep(deps.pollIntervalMs);
+      if (Date.now() > deadline) throw timedOut('succeed');
+      await pause(deps.pollIntervalMs);
     }
     if (!apiUrl) return;
     for (;;) {
       const health = await deps.webapp(apiUrl).healthcheck();
-      heartbeat({ health: health.status ?? 'unreachable' });
+      progress({ health: health.status ?? 'unreachable' });
       if (health.healthy) return;
-      await sleep(deps.pollIntervalMs);
+      if (Date.now() > deadline) throw timedOut('answer /healthcheck');
+      await pause(deps.pollIntervalMs);
     }
   };
 
@@ -211,7 +218,7 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
         await deps.secrets.put(name, deps.configuredWorkerToken);
         return { source: 'configured' as const };
       }
-      const deployments = await railway.listDeployments({ ...input, serviceId: input.webappServiceId, first: 20 });
+      const deployments = await railway.listDeployments({ ...input, serviceId: input.webappServiceId, first: BOUNDS.bootstrapLogDeployments });
       for (const deployment of deployments) {
         const lines = await railway.deploymentLogs(deployment.id, { limit: 1000 });
         const banner = parseBootstrapBanner(lines.map((l) => l.message));

@@ -21,6 +21,8 @@ export interface RunOptions {
   readonly stdin?: string;
   /** Gives up (and closes the connection) if the command has not finished by then. */
   readonly timeoutMs?: number;
+  /** Called with each complete line the command writes to stderr, as it writes it (the agent's progress). */
+  readonly onStderrLine?: (line: string) => void;
 }
 
 export interface RunResult {
@@ -109,10 +111,21 @@ export async function connectDroplet(options: ConnectDropletOptions): Promise<Dr
                 reject(new SshUnavailableError(`SSH command on ${where} timed out after ${runOptions.timeoutMs} ms`, 'ETIMEDOUT'));
               }, runOptions.timeoutMs);
             });
+      let partial = '';
+      const onLine = runOptions.onStderrLine;
       try {
         const exec = ssh.execCommand(command, {
           noTrim: true,
           ...(runOptions.stdin === undefined ? {} : { stdin: runOptions.stdin }),
+          ...(onLine
+            ? {
+                onStderr: (chunk: Buffer) => {
+                  const lines = (partial + chunk.toString('utf8')).split('\n');
+                  partial = lines.pop() ?? '';
+                  for (const line of lines) onLine(line);
+                },
+              }
+            : {}),
         });
         const result = await (timeout ? Promise.race([exec, timeout]) : exec);
         return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };

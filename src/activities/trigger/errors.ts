@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../shared/errors';
+import { ErrorType, isRetryable } from '../../shared/errors';
 
 /** A failed call to the Trigger.dev webapp; the message never carries a token or secret that was sent. */
 export class WebappApiError extends Error {
@@ -28,7 +28,6 @@ export function errorTypeForStatus(status: number): ErrorType {
   return ErrorType.Unavailable;
 }
 
-const NON_RETRYABLE = new Set<ErrorType>([ErrorType.AuthError, ErrorType.Rejected, ErrorType.NotFound]);
 
 export function toWebappFailure(err: unknown): ApplicationFailure | undefined {
   if (!(err instanceof WebappApiError)) return undefined;
@@ -36,7 +35,7 @@ export function toWebappFailure(err: unknown): ApplicationFailure | undefined {
   return ApplicationFailure.create({
     message: err.message,
     type: err.type,
-    nonRetryable: NON_RETRYABLE.has(err.type),
+    nonRetryable: !isRetryable(err.type),
     details: [{ operation: err.operation, status: err.status ?? null }],
     ...(err.type === ErrorType.RateLimited && retry !== undefined ? { nextRetryDelay: `${Math.max(1, retry)}s` } : {}),
   });

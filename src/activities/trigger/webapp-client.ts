@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
 import { errorTypeForStatus, WebappApiError } from './errors';
+import { BOUNDS } from '../contract';
 
 /** The instance name the credential probe heartbeats as; the webapp keeps one WorkerInstance row for it. */
 export const PROBE_INSTANCE_NAME = 'trigger-ops-probe';
@@ -53,7 +54,7 @@ const existsSchema = z.object({ error: z.string(), workerGroup: groupSchema.opti
 const listSchema = z.object({ workerGroups: z.array(groupSchema) });
 
 export function createWebappClient(options: WebappClientOptions): WebappClient {
-  const timeoutMs = options.timeoutMs ?? 15_000;
+  const timeoutMs = options.timeoutMs ?? BOUNDS.webappRequestMs;
   const doFetch = options.fetch ?? fetch;
   const base = options.baseUrl.replace(/\/+$/, '');
 
