@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../shared/ids';
-import { healSignal } from '../workflows';
+import { healSignal } from '../shared/installation-messages';
 import { CliError, cliClient, cliConfig } from './context';
 import { lifecycleError, parseInstallation } from './lifecycle-common';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { workflowIds } from '../shared/ids';
 import { migrateRequestSchema } from '../shared/lifecycle';
 import { describeZodError } from '../shared/validation';
-import { migrateUpdate, statusQuery } from '../workflows';
+import { migrateUpdate, statusQuery } from '../shared/installation-messages';
 import { CliError, cliClient, cliConfig } from './context';
 import { lifecycleError, parseInstallation } from './lifecycle-common';
 import { followOperation } from './watch';

@@ -2,7 +2,7 @@ import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { InstallationStatus } from '../shared/lifecycle';
 import { workflowIds } from '../shared/ids';
-import { statusQuery } from '../workflows';
+import { statusQuery } from '../shared/installation-messages';
 import { cliClient, cliConfig } from './context';
 import { lifecycleError, parseInstallation } from './lifecycle-common';
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { workflowIds } from '../shared/ids';
 import { upgradeRequestSchema } from '../shared/lifecycle';
 import { describeZodError } from '../shared/validation';
-import { statusQuery, upgradeSupervisorUpdate } from '../workflows';
+import { statusQuery, upgradeSupervisorUpdate } from '../shared/installation-messages';
 import { CliError, cliClient, cliConfig } from './context';
 import { lifecycleError, parseInstallation } from './lifecycle-common';
 import { followOperation } from './watch';

@@ -57,21 +57,47 @@ export const deployInputSchema = z
 export type DeployInput = z.input<typeof deployInputSchema>;
 export type DeploySpec = z.output<typeof deployInputSchema>;
 
-export interface DeployResult {
-  readonly installationId: string;
-  readonly droplet: { readonly id: number; readonly name: string; readonly ipv4: string };
-  readonly region: string;
-  readonly size: string;
-  readonly image: string;
-  readonly supervisorVersion: string;
-  readonly configHash: string;
-  readonly firewallId: string;
-  readonly sshKeyId: number;
-  readonly monthlyPriceUsd: number;
-  readonly railway: { readonly projectId: string; readonly environmentId: string; readonly webappServiceId: string };
-  /** Railway variables this deploy added to the webapp (names only). */
-  readonly generatedSecrets: readonly string[];
-}
+const dropletRefSchema = z.object({ id: z.number().int().positive(), name: z.string().min(1), ipv4: z.string().min(1) }).strict();
+const railwayRefSchema = z.object({ projectId: z.string().min(1), environmentId: z.string().min(1), webappServiceId: z.string().min(1) }).strict();
+
+/** What deploy returns and hands over to the installation workflow (parsed again when it arrives there). */
+export const deployResultSchema = z
+  .object({
+    installationId: installationIdSchema,
+    droplet: dropletRefSchema,
+    region: z.string().min(1),
+    size: z.string().min(1),
+    image: z.string().min(1),
+    supervisorVersion: supervisorVersionSchema,
+    configHash: z.string().min(1),
+    firewallId: z.string().min(1),
+    sshKeyId: z.number().int().positive(),
+    monthlyPriceUsd: z.number().nonnegative(),
+    railway: railwayRefSchema,
+    /** Railway variables this deploy added to the webapp (names only). */
+    generatedSecrets: z.array(z.string()),
+  })
+  .strict();
+export type DeployResult = z.output<typeof deployResultSchema>;
+
+/** What the installation wants to be true: set by deploy, changed by upgrade and migrate only. */
+export const desiredStateSchema = z
+  .object({
+    supervisorVersion: supervisorVersionSchema,
+    size: z.string().min(1),
+    region: z.string().min(1),
+    image: z.string().min(1),
+    configHash: z.string().min(1),
+    generation: z.number().int().positive(),
+    droplet: dropletRefSchema,
+    sshKeyId: z.number().int().positive(),
+    railway: railwayRefSchema,
+    apiUrl: z.string().url(),
+    /** DigitalOcean's list price of the droplet's size (absent in state recorded before it was kept). */
+    monthlyPriceUsd: z.number().nonnegative().optional(),
+  })
+  .strict();
+export type DesiredState = z.output<typeof desiredStateSchema>;
 
 function isCidr(value: string): boolean {
   const [address, prefix, ...rest] = value.split('/');

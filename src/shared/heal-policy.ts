@@ -1,4 +1,5 @@
-import type { DesiredState, LifecycleSettings } from './lifecycle';
+import type { DesiredState } from './deploy';
+import type { LifecycleSettings } from './lifecycle';
 
 /**
  * The heal policy, pure: an observation becomes named conditions, the conditions become the smallest repair, and the

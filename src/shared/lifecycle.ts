@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Condition, Observation, RepairAction } from './heal-policy';
-import { supervisorVersionSchema, type DeployResult } from './deploy';
+import { supervisorVersionSchema, type DesiredState } from './deploy';
+import type { DeployedSignal } from './installation-messages';
 import { installationIdSchema } from './ids';
 
 /**
@@ -70,22 +71,6 @@ export type LifecycleSettingsInput = z.input<typeof lifecycleSettingsSchema>;
 export const configureRequestSchema = z.object(settingsShape).partial().strict();
 export type ConfigureRequest = z.input<typeof configureRequestSchema>;
 
-/** What the installation wants to be true: set by deploy, changed by upgrade and migrate only. */
-export interface DesiredState {
-  readonly supervisorVersion: string;
-  readonly size: string;
-  readonly region: string;
-  readonly image: string;
-  readonly configHash: string;
-  readonly generation: number;
-  readonly droplet: { readonly id: number; readonly name: string; readonly ipv4: string };
-  readonly sshKeyId: number;
-  readonly railway: { readonly projectId: string; readonly environmentId: string; readonly webappServiceId: string };
-  readonly apiUrl: string;
-  /** DigitalOcean's list price of the droplet's size (absent in state recorded before it was kept). */
-  readonly monthlyPriceUsd?: number;
-}
-
 export const installationInputSchema = z
   .object({
     installationId: installationIdSchema,
@@ -96,24 +81,22 @@ export const installationInputSchema = z
   .strict();
 export type InstallationInput = z.input<typeof installationInputSchema>;
 
-/** Deploy's hand-over to the installation workflow (signal `deployed`). */
-export interface DeployedSignal {
-  readonly result: DeployResult;
-  readonly apiUrl: string;
-  readonly generation: number;
-}
+
 
 // --- status -----------------------------------------------------------------------------------------------------
 
-export type OperationKind = 'adopt' | 'deploy' | 'upgrade' | 'migrate' | 'heal' | 'configure' | 'retire';
+/** A request the installation queues and runs one at a time; parsed when it arrives, so it is always well formed. */
+export type OperationRequest =
+  | { readonly kind: 'adopt'; readonly deployed: DeployedSignal }
+  | { readonly kind: 'deploy'; readonly deployWorkflowId: string }
+  | { readonly kind: 'upgrade'; readonly version: string }
+  | { readonly kind: 'migrate'; readonly request: z.output<typeof migrateRequestSchema> }
+  | { readonly kind: 'heal'; readonly source: z.output<typeof healRequestSchema>['source'] }
+  | { readonly kind: 'configure'; readonly patch: z.output<typeof configureRequestSchema> };
 
-export interface QueuedOperation {
-  readonly id: string;
-  readonly kind: OperationKind;
-  readonly requestedAt: string;
-  /** Kind-specific arguments (no secrets: versions, sizes, sources). */
-  readonly args: Record<string, unknown>;
-}
+export type OperationKind = OperationRequest['kind'];
+
+export type QueuedOperation = OperationRequest & { readonly id: string; readonly requestedAt: string };
 
 export type OperationOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'superseded' | 'skipped' | 'cancelled';
 
@@ -198,8 +181,3 @@ export interface DeployTurnRequest {
   readonly deployWorkflowId: string;
 }
 
-/** Sent by a deploy that held the installation and failed (signal `deployEnded`): the hold is released. */
-export interface DeployEndedSignal {
-  readonly deployWorkflowId: string;
-  readonly message: string;
-}

@@ -2,7 +2,7 @@ import { getExternalWorkflowHandle, log } from '@temporalio/workflow';
 import { z } from 'zod';
 import { installationIdSchema, workflowIds } from '../shared/ids';
 import type { HealWorkflowInput } from '../shared/lifecycle';
-import { healSignal } from './installation';
+import { healSignal } from '../shared/installation-messages';
 import { parseInput } from './validate';
 
 const healInputSchema = z.object({ installationId: installationIdSchema }).strict();

@@ -1,18 +1,7 @@
 export { controllerCheck } from './controller-check';
 export { deploy, deployProgressQuery, type DeployProgress } from './deploy';
 export { teardown, teardownProgressQuery, teardownInputSchema, type TeardownInput, type TeardownResult } from './teardown';
-export {
-  installation,
-  statusQuery,
-  upgradeSupervisorSignal,
-  upgradeSupervisorUpdate,
-  migrateSignal,
-  migrateUpdate,
-  healSignal,
-  configureUpdate,
-  deployedSignal,
-  retireSignal,
-} from './installation';
+export { installation } from './installation';
 export { heal } from './heal';
 export { migrate, migrateProgressQuery } from './migrate';
 export { deployPlan } from './plan';

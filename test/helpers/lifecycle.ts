@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { workflowIds } from '../../src/shared/ids';
 import type { HealEvent, InstallationStatus, LifecycleSettingsInput } from '../../src/shared/lifecycle';
-import { configureUpdate, deploy, healSignal, statusQuery } from '../../src/workflows';
+import { deploy } from '../../src/workflows';
+import { configureUpdate, healSignal, statusQuery } from '../../src/shared/installation-messages';
 import type { World } from './installation';
 import { waitFor } from './wait';
 

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../../src/shared/ids';
-import { healSignal, migrateSignal, teardown, upgradeSupervisorSignal } from '../../src/workflows';
+import { teardown } from '../../src/workflows';
+import { healSignal, migrateSignal, upgradeSupervisorSignal } from '../../src/shared/installation-messages';
 import { deployAndAdopt, healNow, installationHandle, status, waitForStatus } from '../helpers/lifecycle';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 

@@ -4,21 +4,14 @@ import { ErrorType } from '../../shared/errors';
 import { BOUNDS } from '../contract';
 import { pause, progress } from '../heartbeat';
 import { workflowIds } from '../../shared/ids';
-import type { DeployedSignal, HealWorkflowInput, InstallationInput, LifecycleSettingsInput } from '../../shared/lifecycle';
+import { beginDeployUpdate, deployedSignal, deployEndedSignal, retireSignal, WORKFLOW_TYPES, type DeployedSignal } from '../../shared/installation-messages';
+import type { HealWorkflowInput, InstallationInput, LifecycleSettingsInput } from '../../shared/lifecycle';
 
 export interface TemporalStepDeps {
   /** A client of the Temporal service this worker polls; undefined when the composition root gave none. */
   readonly temporalClient: (() => Promise<Client>) | undefined;
   readonly pollIntervalMs: number;
 }
-
-/** Names as the workflows register them (src/workflows/installation.ts); activities never import workflow code. */
-const INSTALLATION_WORKFLOW = 'installation';
-const HEAL_WORKFLOW = 'heal';
-const DEPLOYED_SIGNAL = 'deployed';
-const RETIRE_SIGNAL = 'retire';
-const BEGIN_DEPLOY_UPDATE = 'beginDeploy';
-const DEPLOY_ENDED_SIGNAL = 'deployEnded';
 
 /** Steps that talk to Temporal itself: the hand-over from deploy, the heal schedule, retiring the installation. */
 export function createTemporalActivities(deps: TemporalStepDeps) {
@@ -47,7 +40,7 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
       await c.schedule.create({
         scheduleId,
         spec: { intervals: [{ every: `${intervalSeconds}s` }] },
-        action: { type: 'startWorkflow', workflowType: HEAL_WORKFLOW, taskQueue, args, workflowId: scheduleId },
+        action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.heal, taskQueue, args, workflowId: scheduleId },
         // A heal that is still running when the next one is due is enough; missed runs older than one interval are
         // pointless (the next run observes the present).
         policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(intervalSeconds, 10)}s`, pauseOnFailure: false },
@@ -70,11 +63,11 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
       const installationId = input.deployed.result.installationId;
       const taskQueue = activityInfo().taskQueue;
       const args: [InstallationInput] = [{ installationId, ...(input.settings ? { settings: input.settings } : {}) }];
-      const handle = await c.workflow.signalWithStart(INSTALLATION_WORKFLOW, {
+      const handle = await c.workflow.signalWithStart(WORKFLOW_TYPES.installation, {
         workflowId: workflowIds.installation(installationId),
         taskQueue,
         args,
-        signal: DEPLOYED_SIGNAL,
+        signal: deployedSignal,
         signalArgs: [input.deployed],
       });
       const schedule = await ensureSchedule(c, installationId, input.settings?.healIntervalSeconds ?? 60, taskQueue);
@@ -95,7 +88,7 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
         throw err;
       }
       progress({ waiting: 'for the installation to finish its current operation' });
-      const turn = handle.executeUpdate(BEGIN_DEPLOY_UPDATE, {
+      const turn = handle.executeUpdate(beginDeployUpdate, {
         args: [{ deployWorkflowId: input.deployWorkflowId }],
         // Same id on a retry: Temporal returns the same update rather than queueing a second hold.
         updateId: `begin-deploy:${input.deployWorkflowId}:${activityInfo().workflowExecution?.runId ?? ''}`,
@@ -119,7 +112,7 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
     async releaseInstallation(input: { installationId: string; deployWorkflowId: string; message: string }) {
       const c = await client();
       try {
-        await c.workflow.getHandle(workflowIds.installation(input.installationId)).signal(DEPLOY_ENDED_SIGNAL, {
+        await c.workflow.getHandle(workflowIds.installation(input.installationId)).signal(deployEndedSignal, {
           deployWorkflowId: input.deployWorkflowId,
           message: input.message,
         });
@@ -152,7 +145,7 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
       try {
         const description = await handle.describe();
         if (description.status.name === 'RUNNING') {
-          await handle.signal(RETIRE_SIGNAL);
+          await handle.signal(retireSignal);
           const deadline = Date.now() + input.timeoutSeconds * 1000;
           for (;;) {
             const d = await handle.describe();
