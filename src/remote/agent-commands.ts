@@ -39,6 +39,40 @@ function positiveInt(name: string, value: number, max: number): string {
   return String(value);
 }
 
+/** An operation id as the agent accepts it (`--op`, `cancel`): the name of one run, shared by its retries. */
+export const AGENT_OPERATION_ID = /^[A-Za-z0-9_.:-]{1,200}$/;
+
+function operationId(op: string): string {
+  if (!AGENT_OPERATION_ID.test(op)) {
+    throw new Error(`Invalid operation id ${JSON.stringify(op)}: expected 1 to 200 letters, digits, '_', '.', ':' or '-'`);
+  }
+  return op;
+}
+
+/** Options every state-changing verb takes (apply, upgrade, rollback, restart, stop, prune). */
+export interface AgentOperationOptions {
+  /**
+   * The operation's id (`--op`): a retry with the same id waits for that run and adopts its answer (`adopted: true`)
+   * instead of starting another; `agentCancelCommand(op)` stops it. Without it the verb still takes the lock.
+   */
+  readonly op?: string | undefined;
+  /** How long the run waits for another operation's lock before it fails (default 900 s on the droplet). */
+  readonly lockWaitSeconds?: number | undefined;
+}
+
+function operationArgs(options: AgentOperationOptions): string[] {
+  const args: string[] = [];
+  if (options.op !== undefined) args.push('--op', operationId(options.op));
+  if (options.lockWaitSeconds !== undefined) args.push('--lock-wait', positiveInt('lockWaitSeconds', options.lockWaitSeconds, 86_400));
+  return args;
+}
+
+function imageTag(tag: string): string {
+  const parsed = imageTagSchema.safeParse(tag);
+  if (!parsed.success) throw new Error(`Invalid supervisor tag ${JSON.stringify(tag)}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}
+
 export function agentVersionCommand(): AgentCommand {
   return { command: agent('version') };
 }
@@ -47,7 +81,7 @@ export function agentStatusCommand(): AgentCommand {
   return { command: agent('status') };
 }
 
-export interface AgentApplyInput {
+export interface AgentApplyInput extends AgentOperationOptions {
   /** The supervisor .env (buildSupervisorEnv): sent on stdin. */
   readonly env: string;
   /** The compose file (buildSupervisorCompose): no secrets, sent base64 in argv. */
@@ -61,34 +95,43 @@ export function agentApplyCommand(input: AgentApplyInput): AgentCommand {
   if (input.compose.length === 0) throw new Error('apply needs the compose file');
   const args = ['apply', '--compose-b64', Buffer.from(input.compose, 'utf8').toString('base64')];
   if (input.start === false) args.push('--no-start');
-  return { command: agent(...args), stdin: input.env };
+  return { command: agent(...args, ...operationArgs(input)), stdin: input.env };
 }
 
 export interface AgentWaitOptions {
   /** How long the agent waits for the recreated container to run (default 60 s on the droplet). */
-  readonly waitSeconds?: number;
+  readonly waitSeconds?: number | undefined;
 }
 
 function waitArgs(options: AgentWaitOptions): string[] {
   return options.waitSeconds === undefined ? [] : ['--wait', positiveInt('waitSeconds', options.waitSeconds, 3600)];
 }
 
-export function agentUpgradeCommand(tag: string, options: AgentWaitOptions = {}): AgentCommand {
-  const parsed = imageTagSchema.safeParse(tag);
-  if (!parsed.success) throw new Error(`Invalid supervisor tag ${JSON.stringify(tag)}: ${parsed.error.issues[0]?.message}`);
-  return { command: agent('upgrade', parsed.data, ...waitArgs(options)) };
+export interface AgentUpgradeOptions extends AgentWaitOptions, AgentOperationOptions {}
+
+export function agentUpgradeCommand(tag: string, options: AgentUpgradeOptions = {}): AgentCommand {
+  return { command: agent('upgrade', imageTag(tag), ...waitArgs(options), ...operationArgs(options)) };
 }
 
-export function agentRollbackCommand(options: AgentWaitOptions = {}): AgentCommand {
-  return { command: agent('rollback', ...waitArgs(options)) };
+export interface AgentRollbackOptions extends AgentWaitOptions, AgentOperationOptions {
+  /**
+   * The version to return to (`--to`). A no-op when the droplet runs it already, so a retried rollback never puts
+   * back the version it left. Without it: the previous configuration, whatever it is.
+   */
+  readonly to?: string | undefined;
 }
 
-export function agentRestartCommand(): AgentCommand {
-  return { command: agent('restart') };
+export function agentRollbackCommand(options: AgentRollbackOptions = {}): AgentCommand {
+  const to = options.to === undefined ? [] : ['--to', imageTag(options.to)];
+  return { command: agent('rollback', ...to, ...waitArgs(options), ...operationArgs(options)) };
 }
 
-export function agentStopCommand(): AgentCommand {
-  return { command: agent('stop') };
+export function agentRestartCommand(options: AgentOperationOptions = {}): AgentCommand {
+  return { command: agent('restart', ...operationArgs(options)) };
+}
+
+export function agentStopCommand(options: AgentOperationOptions = {}): AgentCommand {
+  return { command: agent('stop', ...operationArgs(options)) };
 }
 
 export function agentLogsCommand(options: { readonly tail?: number } = {}): AgentCommand {
@@ -97,8 +140,13 @@ export function agentLogsCommand(options: { readonly tail?: number } = {}): Agen
   return { command: agent(...args) };
 }
 
-export function agentPruneCommand(): AgentCommand {
-  return { command: agent('prune') };
+export function agentPruneCommand(options: AgentOperationOptions = {}): AgentCommand {
+  return { command: agent('prune', ...operationArgs(options)) };
+}
+
+/** Stops the run of operation `op` if it has not begun switching the supervisor, and records it as cancelled. */
+export function agentCancelCommand(op: string): AgentCommand {
+  return { command: agent('cancel', operationId(op)) };
 }
 
 export function agentWaitCloudInitCommand(options: { readonly timeoutSeconds?: number } = {}): AgentCommand {
@@ -110,6 +158,12 @@ export function agentWaitCloudInitCommand(options: { readonly timeoutSeconds?: n
 }
 
 // --- what each verb prints --------------------------------------------------------------------------------------
+
+/**
+ * On the answers of state-changing verbs: true when this answer is that of a run started earlier under the same
+ * operation id (a retry adopted it), absent when this call did the work.
+ */
+const adopted = z.boolean().optional();
 
 export const AgentFailure = z.object({ ok: z.literal(false), error: z.string() });
 export type AgentFailure = z.infer<typeof AgentFailure>;
@@ -179,10 +233,11 @@ export const AgentApplyResult = z.object({
   hash: z.string(),
   tag: z.string(),
   previousTag: z.string().nullable(),
+  adopted,
 });
 export type AgentApplyResult = z.infer<typeof AgentApplyResult>;
 
-/** `upgrade` and `rollback`. */
+/** `upgrade` and `rollback` (also `rollback --to` the tag already running: changed false). */
 export const AgentRecreateResult = z.object({
   ok: z.literal(true),
   changed: z.boolean(),
@@ -193,10 +248,11 @@ export const AgentRecreateResult = z.object({
   running: z.boolean(),
   /** Upper bound of the gap between the old container's stop and the new one running; null if unchanged/timeout. */
   downtimeSeconds: z.number().nullable(),
+  adopted,
 });
 export type AgentRecreateResult = z.infer<typeof AgentRecreateResult>;
 
-export const AgentOk = z.object({ ok: z.literal(true) });
+export const AgentOk = z.object({ ok: z.literal(true), adopted });
 export type AgentOk = z.infer<typeof AgentOk>;
 
 export const AgentLogs = z.object({ ok: z.literal(true), container: z.string(), tail: z.number().int(), log: z.string() });
@@ -207,11 +263,16 @@ export const AgentPruneResult = z.object({
   containersReclaimedBytes: z.number(),
   imagesReclaimedBytes: z.number(),
   reclaimedBytes: z.number(),
+  adopted,
 });
 export type AgentPruneResult = z.infer<typeof AgentPruneResult>;
 
 export const AgentCloudInitResult = z.object({ ok: z.literal(true), cloudInit: z.object({ status: z.literal('done') }) });
 export type AgentCloudInitResult = z.infer<typeof AgentCloudInitResult>;
+
+/** `cancel`: whether a run was stopped (false: it was not running, had finished, or was already switching). */
+export const AgentCancelResult = z.object({ ok: z.literal(true), cancelled: z.boolean() });
+export type AgentCancelResult = z.infer<typeof AgentCancelResult>;
 
 export const agentOutputSchemas = {
   version: AgentVersion,
@@ -224,6 +285,7 @@ export const agentOutputSchemas = {
   logs: AgentLogs,
   prune: AgentPruneResult,
   'wait-cloud-init': AgentCloudInitResult,
+  cancel: AgentCancelResult,
 } as const;
 
 export type AgentVerb = keyof typeof agentOutputSchemas;
@@ -231,6 +293,16 @@ export type AgentOutput<V extends AgentVerb> = z.infer<(typeof agentOutputSchema
 
 /** What the agent answered: its verb's result, or a failure (its own, or output that is not the agent's JSON). */
 export type AgentOutcome<V extends AgentVerb> = AgentOutput<V> | AgentFailure;
+
+const PROGRESS_LINE = /^progress: (.+)$/;
+
+/**
+ * The step a stderr line of the agent announces, if it is a progress line: `progress: TEXT` once per step of a
+ * state-changing verb or wait-cloud-init, and `progress: still TEXT (Ns)` every 5 s while a step lasts.
+ */
+export function parseAgentProgressLine(line: string): string | undefined {
+  return PROGRESS_LINE.exec(line)?.[1];
+}
 
 function excerpt(text: string): string {
   const flat = text.trim().replace(/\s+/g, ' ');

@@ -2,13 +2,14 @@
 // stand-ins for docker, df and cloud-init on PATH. These stand-ins exercise the script's own logic (files, hashes,
 // JSON, order of operations); the full droplet simulation lives in the sandbox.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it } from 'node:test';
 import {
   agentApplyCommand,
+  agentCancelCommand,
   agentLogsCommand,
   agentPruneCommand,
   agentRestartCommand,
@@ -30,6 +31,7 @@ import {
   SUPERVISOR_CONTAINER,
   type SupervisorEnvInput,
 } from '../../src/remote/compose';
+import { waitFor } from '../helpers/wait';
 
 const FAKE_DOCKER = String.raw`#!/usr/bin/env bash
 # Test stand-in for docker: state in $FAKE_STATE, every call appended to $FAKE_STATE/calls.
@@ -61,7 +63,12 @@ case $1 in
           echo "Error response from daemon: manifest unknown" >&2
           exit 1
         fi
+        if [[ -e $S/pull-delay ]]; then
+          echo $$ >>"$S/pull-pids"
+          sleep "$(cat "$S/pull-delay")"
+        fi
         echo "$image" >>"$S/images"
+        echo "pulled $tag" >>"$S/calls"
         ;;
       up)
         if [[ ! -e $S/container || $(get image) != "$image" || $(get status) != running ]]; then
@@ -135,6 +142,7 @@ echo "/dev/vda1         50000000 20000000  30000000      40% /"
 `;
 
 const FAKE_CLOUD_INIT = `#!/usr/bin/env bash
+if [[ -e $FAKE_STATE/cloud-init-delay ]]; then sleep "$(cat "$FAKE_STATE/cloud-init-delay")"; fi
 if [[ -e $FAKE_STATE/cloud-init-error ]]; then
   cat <<'JSON'
 {
@@ -193,20 +201,47 @@ describe('agent.sh', () => {
 
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function run(cmd: AgentCommand): Run {
-    const res = spawnSync('bash', ['-c', cmd.command], {
-      input: cmd.stdin ?? '',
-      encoding: 'utf8',
-      env: {
-        PATH: `${bin}:${join(root, 'usr/local/bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
-        TRIGGER_OPS_ROOT: root,
-        FAKE_STATE: state,
-      },
-    });
-    const lines = res.stdout.split('\n').filter(Boolean);
-    assert.equal(lines.length, 1, `exactly one stdout line expected, got: ${res.stdout}\nstderr: ${res.stderr}`);
-    return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr, json: JSON.parse(lines[0]!) as Record<string, unknown> };
+  const agentEnv = () => ({
+    PATH: `${bin}:${join(root, 'usr/local/bin')}:${process.env['PATH'] ?? '/usr/bin:/bin'}`,
+    TRIGGER_OPS_ROOT: root,
+    FAKE_STATE: state,
+    HOME: dir,
+  });
+
+  function answer(code: number | null, stdout: string, stderr: string): Run {
+    const lines = stdout.split('\n').filter(Boolean);
+    assert.equal(lines.length, 1, `exactly one stdout line expected, got: ${stdout}\nstderr: ${stderr}`);
+    return { code: code ?? -1, stdout, stderr, json: JSON.parse(lines[0]!) as Record<string, unknown> };
   }
+
+  function run(cmd: AgentCommand): Run {
+    const res = spawnSync('bash', ['-c', cmd.command], { input: cmd.stdin ?? '', encoding: 'utf8', env: agentEnv() });
+    return answer(res.status, res.stdout, res.stderr);
+  }
+
+  /** Starts a command without waiting: its stderr so far, and its answer once it exits (all its output closed). */
+  function start(cmd: AgentCommand): { readonly stderr: () => string; readonly done: Promise<Run> } {
+    const child = spawn('bash', ['-c', cmd.command], { env: agentEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.stdin.end(cmd.stdin ?? '');
+    const done = new Promise<Run>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', (code) => {
+        try {
+          resolve(answer(code, stdout, stderr));
+        } catch (err) {
+          reject(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+    });
+    return { stderr: () => stderr, done };
+  }
+
+  const saying = (r: { stderr: () => string }, pattern: RegExp) =>
+    waitFor(`stderr matching ${pattern}`, () => (pattern.test(r.stderr()) ? true : undefined), 15_000);
 
   function runVerb<V extends AgentVerb>(verb: V, cmd: AgentCommand) {
     const r = run(cmd);
@@ -475,5 +510,229 @@ describe('agent.sh', () => {
     const noStdin = run({ command: agentApplyCommand({ env, compose }).command });
     assert.equal(noStdin.code, 2);
     assert.match(String(noStdin.json['error']), /stdin was empty/);
+  });
+
+  describe('operations: lock, detached runs, adoption, cancel', () => {
+    const opsDir = () => join(root, 'opt/trigger-ops/ops');
+    const pullDelay = (seconds: number | undefined) =>
+      seconds === undefined ? rmSync(join(state, 'pull-delay'), { force: true }) : writeFileSync(join(state, 'pull-delay'), String(seconds));
+    const lastPullPid = () => Number(readFileSync(join(state, 'pull-pids'), 'utf8').trim().split('\n').at(-1));
+    /** Running, not merely a zombie waiting for a parent that does not reap (as PID 1 in some containers). */
+    const alive = (pid: number) => {
+      try {
+        return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      } catch {
+        return false;
+      }
+    };
+    const envTag = () => /^TRIGGER_IMAGE_TAG=(.*)$/m.exec(readFileSync(join(supDir(), '.env'), 'utf8'))?.[1];
+    const withoutAdopted = (json: Record<string, unknown>) => Object.fromEntries(Object.entries(json).filter(([k]) => k !== 'adopted'));
+    const pullsAndUps = () => calls().map((c) => /^compose .* (pull|up)/.exec(c)?.[1] ?? /^(pulled) /.exec(c)?.[1]).filter(Boolean);
+
+    before(() => {
+      const applied = run(agentApplyCommand({ env, compose }));
+      assert.equal(applied.code, 0, applied.stdout);
+      assert.equal(envTag(), 'v4.5.12');
+    });
+
+    afterEach(() => pullDelay(undefined));
+
+    it('relays each step as a progress line, and a retry while the run goes on waits for it and adopts its answer', async () => {
+      resetCalls();
+      pullDelay(5.5);
+      const cmd = agentUpgradeCommand('v4.5.13', { waitSeconds: 10, op: 'upgrade-1' });
+      const first = start(cmd);
+      await saying(first, /^progress: pulling ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.13$/m);
+      // The retry (same operation id) arrives while the first run is still pulling.
+      const retry = start(cmd);
+      const [a, b] = await Promise.all([first.done, retry.done]);
+      assert.equal(a.code, 0, a.stdout + a.stderr);
+      assert.equal(b.code, 0, b.stdout + b.stderr);
+      const out = parseAgentOutput('upgrade', a.stdout);
+      assert.ok(out.ok && 'downtimeSeconds' in out);
+      assert.deepEqual([out.changed, out.tag, out.previousTag, out.running, out.adopted], [true, 'v4.5.13', 'v4.5.12', true, undefined]);
+      assert.equal(typeof out.downtimeSeconds, 'number');
+      // The retry reports the same run: changed, with its downtime, not "already running".
+      assert.deepEqual(b.json, { ...a.json, adopted: true });
+      assert.match(b.stderr, /^progress: joining operation upgrade-1, already running$/m);
+      assert.match(a.stderr, /^progress: still pulling ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.13 \([5-9]s\)$/m);
+      for (const r of [a, b]) {
+        assert.match(r.stderr, /^progress: recreating the supervisor with v4\.5\.13$/m);
+        assert.match(r.stderr, /^progress: waiting for the container to run v4\.5\.13$/m);
+      }
+      assert.deepEqual(pullsAndUps(), ['pull', 'pulled', 'up'], 'one run, not two');
+
+      // Long after, the same id still gets the recorded answer, and nothing runs.
+      resetCalls();
+      const later = run(cmd);
+      assert.equal(later.code, 0);
+      assert.deepEqual(later.json, { ...a.json, adopted: true });
+      assert.deepEqual(calls(), []);
+      assert.ok(existsSync(join(opsDir(), 'upgrade-1.json')));
+      assert.ok(!existsSync(join(opsDir(), 'upgrade-1.pid')), 'no pid record once the run is over');
+    });
+
+    it('serialises different operations on the lock, and a lock wait that runs out is run again on retry', async () => {
+      resetCalls();
+      pullDelay(1.5);
+      const rollback = start(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 10, op: 'rollback-1' }));
+      await saying(rollback, /^progress: pulling /m);
+      const upgrade = start(agentUpgradeCommand('v4.5.11', { waitSeconds: 10, op: 'upgrade-2' }));
+      const impatient = agentUpgradeCommand('v4.5.11', { waitSeconds: 10, op: 'upgrade-3', lockWaitSeconds: 0 });
+      const gaveUp = await start(impatient).done;
+      assert.equal(gaveUp.code, 1);
+      assert.match(String(gaveUp.json['error']), /still held the agent lock after 0s; nothing was changed/);
+      const [r, u] = await Promise.all([rollback.done, upgrade.done]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(u.code, 0, u.stdout + u.stderr);
+      assert.match(u.stderr, /^progress: waiting for the lock \(held by operation rollback-1\)$/m);
+      assert.deepEqual([r.json['changed'], r.json['tag'], r.json['previousTag']], [true, 'v4.5.12', 'v4.5.13']);
+      assert.deepEqual([u.json['changed'], u.json['tag'], u.json['previousTag']], [true, 'v4.5.11', 'v4.5.12']);
+      // One after the other: the second pull started after the first run had recreated the container.
+      assert.deepEqual(pullsAndUps(), ['pull', 'pulled', 'up', 'pull', 'pulled', 'up']);
+      assert.equal(envTag(), 'v4.5.11');
+
+      // The run that gave up changed nothing: its retry runs (now with nothing left to do) rather than adopting that.
+      const retried = run({ command: impatient.command.replace(' --lock-wait 0', '') });
+      assert.equal(retried.code, 0, retried.stdout);
+      assert.deepEqual([retried.json['changed'], retried.json['tag'], retried.json['adopted']], [false, 'v4.5.11', undefined]);
+    });
+
+    it('rollback --to goes to the named version, and once there a retry changes nothing', () => {
+      resetCalls();
+      const back = run(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 10, op: 'rollback-2' }));
+      assert.equal(back.code, 0, back.stdout);
+      assert.deepEqual([back.json['changed'], back.json['tag'], back.json['previousTag'], back.json['running']], [true, 'v4.5.12', 'v4.5.11', true]);
+      assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), env);
+      // A retry that lost its record (a new id): v4.5.12 runs already, so the version it left is not put back.
+      resetCalls();
+      const again = run(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 10, op: 'rollback-3' }));
+      assert.equal(again.code, 0, again.stdout);
+      assert.deepEqual([again.json['changed'], again.json['tag'], again.json['downtimeSeconds']], [false, 'v4.5.12', null]);
+      assert.ok(!calls().some((c) => / pull/.test(c)));
+      assert.equal(envTag(), 'v4.5.12');
+      // A version that is neither current nor previous: the current configuration with that tag.
+      const older = run(agentRollbackCommand({ to: 'v4.5.10', waitSeconds: 10 }));
+      assert.equal(older.code, 0, older.stdout);
+      assert.deepEqual([older.json['tag'], older.json['previousTag']], ['v4.5.10', 'v4.5.12']);
+      assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.10' }));
+      const status = parseAgentOutput('status', run(agentStatusCommand()).stdout);
+      assert.ok('supervisor' in status && status.supervisor);
+      assert.equal(status.supervisor.tag, 'v4.5.10');
+    });
+
+    it('cancel stops a run that is still pulling (its docker pull too) and records it as cancelled', async () => {
+      pullDelay(30);
+      const before = readFileSync(join(supDir(), '.env'), 'utf8');
+      const cmd = agentUpgradeCommand('v4.5.13', { waitSeconds: 10, op: 'upgrade-4' });
+      const upgrade = start(cmd);
+      await saying(upgrade, /^progress: pulling /m);
+      const pullPid = await waitFor('the pull', () => (existsSync(join(state, 'pull-pids')) ? lastPullPid() : undefined));
+      const t0 = Date.now();
+      const cancel = runVerb('cancel', agentCancelCommand('upgrade-4'));
+      assert.equal(cancel.code, 0, cancel.stdout);
+      assert.deepEqual(cancel.out, { ok: true, cancelled: true });
+      assert.ok(Date.now() - t0 < 10_000);
+      const cancelled = await upgrade.done;
+      assert.equal(cancelled.code, 1);
+      assert.deepEqual(cancelled.json, { ok: false, error: 'cancelled' });
+      assert.equal(alive(pullPid), false, 'the docker pull it started is gone too');
+      assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), before);
+      assert.ok(!existsSync(join(supDir(), '.staging')));
+      // Nothing to stop any more, nor for an id never seen.
+      assert.deepEqual(runVerb('cancel', agentCancelCommand('upgrade-4')).out, { ok: true, cancelled: false });
+      assert.deepEqual(runVerb('cancel', agentCancelCommand('never-started')).out, { ok: true, cancelled: false });
+      // Run again under the same id, it does the work (a cancelled run is not an answer to adopt).
+      pullDelay(undefined);
+      const again = run(cmd);
+      assert.equal(again.code, 0, again.stdout);
+      assert.deepEqual([again.json['changed'], again.json['tag'], again.json['adopted']], [true, 'v4.5.13', undefined]);
+    });
+
+    it('a permanent failure is an answer a retry adopts; a stopped daemon is not', () => {
+      resetCalls();
+      const cmd = agentUpgradeCommand('v9.9.9', { op: 'upgrade-5' });
+      const failed = run(cmd);
+      assert.equal(failed.code, 1);
+      assert.match(String(failed.json['error']), /manifest unknown/);
+      const adopted = run(cmd);
+      assert.equal(adopted.code, 1);
+      assert.deepEqual(adopted.json, { ...failed.json, adopted: true });
+      assert.equal(calls().filter((c) => / pull$/.test(c)).length, 1);
+
+      daemon(false);
+      const down = run(agentUpgradeCommand('v4.5.12', { waitSeconds: 10, op: 'upgrade-6' }));
+      daemon(true);
+      assert.equal(down.code, 1);
+      assert.match(String(down.json['error']), /^docker daemon is not running/);
+      const up = run(agentUpgradeCommand('v4.5.12', { waitSeconds: 10, op: 'upgrade-6' }));
+      assert.equal(up.code, 0, up.stdout);
+      assert.deepEqual([withoutAdopted(up.json)['changed'], up.json['tag'], up.json['adopted']], [true, 'v4.5.12', undefined]);
+    });
+
+    it('a failed or stopped apply leaves no file holding the new secrets', async () => {
+      const secret = 'tr_wgt_SECRETthatMustNotStayOnDisk0123456789';
+      const secretEnv = (imageTag: string) => buildSupervisorEnv({ ...ENV_INPUT, imageTag, workerToken: secret });
+      const holdingSecret = () => {
+        const found: string[] = [];
+        const walk = (d: string) => {
+          for (const e of readdirSync(d, { withFileTypes: true })) {
+            const path = join(d, e.name);
+            if (e.isDirectory()) walk(path);
+            else if (e.isFile() && readFileSync(path, 'utf8').includes(secret)) found.push(path);
+          }
+        };
+        walk(root);
+        return found;
+      };
+
+      const unknown = run(agentApplyCommand({ env: secretEnv('v9.9.9'), compose, op: 'apply-1' }));
+      assert.equal(unknown.code, 1);
+      assert.match(String(unknown.json['error']), /pull failed, nothing changed: .*manifest unknown/);
+      assert.deepEqual(holdingSecret(), []);
+
+      pullDelay(30);
+      const stopped = start(agentApplyCommand({ env: secretEnv('v4.5.11'), compose, op: 'apply-2' }));
+      await saying(stopped, /^progress: pulling /m);
+      assert.deepEqual(runVerb('cancel', agentCancelCommand('apply-2')).out, { ok: true, cancelled: true });
+      assert.deepEqual((await stopped.done).json, { ok: false, error: 'cancelled' });
+      assert.deepEqual(holdingSecret(), []);
+
+      // Even a run killed outright (SIGKILL, no trap runs) leaves its copies only until the next run takes the lock.
+      const killed = start(agentApplyCommand({ env: secretEnv('v4.5.11'), compose, op: 'apply-3' }));
+      await saying(killed, /^progress: pulling /m);
+      assert.ok(holdingSecret().some((p) => p.includes('/.staging/')));
+      const [pid] = readFileSync(join(opsDir(), 'apply-3.pid'), 'utf8').split(' ');
+      process.kill(-Number(pid), 'SIGKILL');
+      const orphaned = await killed.done;
+      assert.equal(orphaned.code, 1);
+      assert.match(String(orphaned.json['error']), /run of operation apply-3 ended without an answer/);
+      pullDelay(undefined);
+      assert.equal(run(agentPruneCommand()).code, 0);
+      assert.deepEqual(holdingSecret(), []);
+    });
+
+    it('refuses bad operation ids, and one id for two different commands', () => {
+      for (const command of ['trigger-ops-agent upgrade v4.5.12 --op "a b"', 'trigger-ops-agent stop --op', 'trigger-ops-agent cancel', "trigger-ops-agent cancel '../x'"]) {
+        const r = run({ command });
+        assert.equal(r.code, 2, command);
+        assert.match(String(r.json['error']), /usage: trigger-ops-agent/, command);
+      }
+      const reused = run(agentUpgradeCommand('v4.5.11', { op: 'upgrade-1' }));
+      assert.equal(reused.code, 2);
+      assert.match(String(reused.json['error']), /operation id upgrade-1 was used for 'upgrade v4\.5\.13', not 'upgrade v4\.5\.11'/);
+    });
+
+    it('wait-cloud-init says it is still waiting every 5 seconds', () => {
+      writeFileSync(join(state, 'cloud-init-delay'), '5.6');
+      try {
+        const r = run(agentWaitCloudInitCommand({ timeoutSeconds: 30 }));
+        assert.equal(r.code, 0, r.stdout);
+        assert.deepEqual(r.json, { ok: true, cloudInit: { status: 'done' } });
+        assert.match(r.stderr, /^progress: waiting for cloud-init\nprogress: still waiting for cloud-init \(5s\)\n/m);
+      } finally {
+        rmSync(join(state, 'cloud-init-delay'));
+      }
+    });
   });
 });

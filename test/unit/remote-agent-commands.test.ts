@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import {
   AGENT_COMMAND,
   agentApplyCommand,
+  agentCancelCommand,
   agentLogsCommand,
   agentPruneCommand,
   agentRestartCommand,
@@ -14,6 +15,7 @@ import {
   agentVersionCommand,
   agentWaitCloudInitCommand,
   parseAgentOutput,
+  parseAgentProgressLine,
   shellQuote,
 } from '../../src/remote/agent-commands';
 
@@ -97,6 +99,32 @@ describe('agent command builders', () => {
     assert.deepEqual(words(agentApplyCommand({ env, compose, start: false }).command).slice(4), ['--no-start']);
   });
 
+  it('state-changing verbs carry the operation id and lock wait; rollback --to names its version', () => {
+    assert.deepEqual(agentUpgradeCommand('v4.5.13', { waitSeconds: 90, op: 'wf-1.run-2.7' }), {
+      command: 'trigger-ops-agent upgrade v4.5.13 --wait 90 --op wf-1.run-2.7',
+    });
+    assert.deepEqual(agentUpgradeCommand('v4.5.13', { op: undefined, waitSeconds: undefined }), { command: 'trigger-ops-agent upgrade v4.5.13' });
+    assert.deepEqual(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 60, op: 'op:1', lockWaitSeconds: 120 }), {
+      command: 'trigger-ops-agent rollback --to v4.5.12 --wait 60 --op op:1 --lock-wait 120',
+    });
+    assert.deepEqual(agentRestartCommand({ op: 'r1' }), { command: 'trigger-ops-agent restart --op r1' });
+    assert.deepEqual(agentStopCommand({ op: 's1' }), { command: 'trigger-ops-agent stop --op s1' });
+    assert.deepEqual(agentPruneCommand({ op: 'p1' }), { command: 'trigger-ops-agent prune --op p1' });
+    assert.deepEqual(agentCancelCommand('wf-1.run-2.7'), { command: 'trigger-ops-agent cancel wf-1.run-2.7' });
+    const apply = agentApplyCommand({ env: 'TRIGGER_IMAGE_TAG=v4.5.12\n', compose: 'name: trigger\n', start: false, op: 'a1' });
+    assert.deepEqual(words(apply.command).slice(4), ['--no-start', '--op', 'a1']);
+    assert.equal(apply.stdin, 'TRIGGER_IMAGE_TAG=v4.5.12\n');
+  });
+
+  it('refuses operation ids the agent would refuse', () => {
+    for (const op of ['', 'a b', '../x', 'a/b', '$(id)', 'x'.repeat(201), 'é']) {
+      assert.throws(() => agentUpgradeCommand('v4.5.13', { op }), /Invalid operation id/, op);
+      assert.throws(() => agentCancelCommand(op), /Invalid operation id/, op);
+    }
+    assert.throws(() => agentRollbackCommand({ to: 'latest' }), /Invalid supervisor tag/);
+    assert.throws(() => agentStopCommand({ lockWaitSeconds: -1 }), /lockWaitSeconds/);
+  });
+
   it('refuses hostile or floating tags before anything is built', () => {
     for (const tag of ['$(reboot)', 'v4.5.12; rm -rf /', '`id`', '', 'v4 .5', '../v4', 'latest', 'v4', '-v4.5.12']) {
       assert.throws(() => agentUpgradeCommand(tag), /Invalid supervisor tag/, tag);
@@ -113,6 +141,24 @@ describe('agent command builders', () => {
 describe('parseAgentOutput', () => {
   it('returns the verb result for good output', () => {
     assert.deepEqual(parseAgentOutput('version', '{"ok":true,"agentVersion":"1.0.0"}\n'), { ok: true, agentVersion: '1.0.0' });
+  });
+
+  it('reads the adopted flag and the cancel answer', () => {
+    const adopted = parseAgentOutput(
+      'upgrade',
+      '{"ok":true,"changed":true,"tag":"v4.5.13","previousTag":"v4.5.12","hash":"h","running":true,"downtimeSeconds":1.2,"adopted":true}',
+    );
+    assert.ok(adopted.ok && 'adopted' in adopted);
+    assert.equal(adopted.adopted, true);
+    assert.deepEqual(parseAgentOutput('stop', '{"ok":true,"adopted":true}'), { ok: true, adopted: true });
+    assert.deepEqual(parseAgentOutput('cancel', '{"ok":true,"cancelled":true}'), { ok: true, cancelled: true });
+    assert.deepEqual(parseAgentOutput('upgrade', '{"ok":false,"error":"cancelled","adopted":true}'), { ok: false, error: 'cancelled' });
+  });
+
+  it('reads progress lines', () => {
+    assert.equal(parseAgentProgressLine('progress: pulling ghcr.io/triggerdotdev/supervisor:v4.5.13'), 'pulling ghcr.io/triggerdotdev/supervisor:v4.5.13');
+    assert.equal(parseAgentProgressLine('progress: still pulling x (5s)'), 'still pulling x (5s)');
+    assert.equal(parseAgentProgressLine('Pulling fs layer'), undefined);
   });
 
   it('passes the agent failures through', () => {

@@ -16,6 +16,7 @@ import { serveCommands, type CommandSocket } from './command-socket';
 import { runDockerCli } from './docker-cli';
 import { DockerDaemon, signalGroup } from './docker-daemon';
 import { newHostState, runHostCommand, type HostState } from './host-commands';
+import { killProcessesOfRoot } from './processes';
 import { DropletSshServer, type SshMode } from './ssh-server';
 import { tsxCommand, writeStandIns } from './stand-ins';
 
@@ -301,12 +302,18 @@ export class Droplet {
     );
     for (const child of this.processes) signalGroup(child, 'SIGKILL');
     await Promise.all(exits);
+    killProcessesOfRoot(this.root);
     if (this.cloudInit.status === 'running') this.finishCloudInit(['cloud-init was interrupted: the droplet lost power']);
   }
 
   async setSshMode(mode: SshMode): Promise<void> {
     this.sshMode = mode;
     if (this.power === 'on') await this.ssh.setMode(mode);
+  }
+
+  /** Fault: the network drops the droplet's SSH connections; what they ran goes on (docs/droplet-contract.md). */
+  dropSshConnections(): number {
+    return this.ssh.dropConnections();
   }
 
   impersonateHostKey(): void {

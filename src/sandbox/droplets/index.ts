@@ -87,6 +87,11 @@ export interface DropletFaults {
   sshHang(id: number): Promise<void>;
   /** Back to a normal sshd. */
   sshServe(id: number): Promise<void>;
+  /**
+   * The network drops the droplet's open SSH connections (mid-command): clients see their sessions fail, while the
+   * commands run on as under OpenSSH (pipes closed, no signal). Returns how many connections were dropped.
+   */
+  dropConnections(id: number): number;
   /** sshd presents another host key (as a man in the middle would). */
   differentHostKey(id: number): void;
   /** Boot delay for every later power on, create and rebuild. */
@@ -208,6 +213,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
       sshRefuse: (id) => get(id).setSshMode('refuse'),
       sshHang: (id) => get(id).setSshMode('hang'),
       sshServe: (id) => get(id).setSshMode('serve'),
+      dropConnections: (id) => get(id).dropSshConnections(),
       differentHostKey: (id) => get(id).impersonateHostKey(),
       delayBoot: (ms) => void (runtime.bootDelayMs = ms),
       failCloudInit: (id) => {

@@ -72,6 +72,16 @@ export class DropletSshServer {
     if (listener) await new Promise<void>((resolve) => listener.close(() => resolve()));
   }
 
+  /**
+   * The network drops every open connection (TCP gone, no SSH goodbye): the client sees its session fail, and the
+   * commands it ran carry on as under OpenSSH (see attach). Returns how many connections were dropped.
+   */
+  dropConnections(): number {
+    const sockets = [...this.sockets];
+    for (const s of sockets) s.destroy();
+    return sockets.length;
+  }
+
   async setMode(mode: SshMode): Promise<void> {
     this.mode = mode;
     if (mode === 'refuse') await this.stop();
@@ -119,14 +129,12 @@ export class DropletSshServer {
       if (child.stdin?.writable) child.stdin.write(chunk);
     });
     channel.on('end', () => child.stdin?.end());
+    // As OpenSSH does for a command without a pty: no signal, its pipes are closed. It reads EOF, and dies of SIGPIPE
+    // only if it writes again; anything that needs to outlive the session has to stop writing to it.
     channel.on('close', () => {
-      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, 'SIGHUP');
-        } catch {
-          // Already gone.
-        }
-      }
+      child.stdin?.destroy();
+      child.stdout?.destroy();
+      child.stderr?.destroy();
     });
     child.stdin?.on('error', () => undefined);
     child.stdout?.on('data', (chunk: Buffer) => channel.write(chunk));
