@@ -1,14 +1,12 @@
 import { ApplicationFailure } from '@temporalio/activity';
-import { parseAgentOutput, type AgentCommand, type AgentOutput, type AgentVerb } from '../../remote/agent-commands';
+import { parseAgentOutput, parseAgentProgressLine, type AgentCommand, type AgentOutput, type AgentVerb } from '../../remote/agent-commands';
 import { ErrorType } from '../../shared/errors';
 import { progress } from '../heartbeat';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import type { DropletConnection } from './client';
+import { SshUnavailableError } from './errors';
 
 export type ConnectToDroplet = (input: { readonly host: string; readonly privateKey: string; readonly pinnedHostKey: string }) => Promise<DropletConnection>;
-
-/** What the agent prints on stderr for each step of a long verb (src/remote/agent.sh). */
-const PROGRESS_LINE = /^progress: (.+)$/;
 
 /**
  * The one way activities talk to a droplet: an SSH session with the installation's controller key, pinned to its host
@@ -32,10 +30,15 @@ export function createAgentSession(deps: { readonly connect: ConnectToDroplet; r
       ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),
       timeoutMs,
       onStderrLine: (line) => {
-        const step = PROGRESS_LINE.exec(line)?.[1];
+        const step = parseAgentProgressLine(line);
         if (step) progress({ agent: verb, step });
       },
     });
+    if (result.code === 255 && result.stdout.trim() === '') {
+      // The session ended without an exit status: the connection was lost. The agent's run goes on on the droplet;
+      // a retry with the same operation id adopts it.
+      throw new SshUnavailableError(`the SSH connection was lost before agent ${verb} answered`, 'ECONNRESET');
+    }
     const out = parseAgentOutput(verb, result.stdout);
     // `status` reports fully even when Docker is down (ok:false); the caller reads it.
     if (out.ok === false && !(verb === 'status' && 'agentVersion' in out)) {
