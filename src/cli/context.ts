@@ -1,8 +1,16 @@
-import type { Client, WorkflowFailedError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
 import { loadCodec } from '../local/controller';
+import { installationIdSchema } from '../shared/ids';
 import { connectClient } from '../temporal/connection';
+
+/**
+ * The one base every command shares: its flags (-i/--installation, --json), a connected client that is always
+ * closed, Temporal's errors turned into one sentence with an exit code, and how a result is printed.
+ */
 
 /** Thrown by commands for a failure the user can act on: printed as one sentence, exit code attached. */
 export class CliError extends Error {
@@ -31,6 +39,39 @@ export async function cliClient(config: Config): Promise<Client> {
   }
 }
 
+/** A command with the shared flags: `-i, --installation <id>` (default "default") and `--json`. */
+export function installationCommand(program: Command, spec: string, description: string): Command {
+  return program.command(spec).description(description).option('-i, --installation <id>', 'installation id', 'default').option('--json', 'print the result as JSON');
+}
+
+/** The --installation flag, validated. */
+export function parseInstallation(value: string): string {
+  const id = installationIdSchema.safeParse(value);
+  if (!id.success) throw new CliError(`Invalid --installation "${value}": ${id.error.issues[0]?.message ?? 'invalid'}`, 2);
+  return id.data;
+}
+
+/**
+ * Runs a command's body with a connected client and closes it whatever happens. A failed workflow, a missing
+ * installation workflow and a refused update each become one sentence with their exit code.
+ */
+export async function withClient<T>(fn: (client: Client, config: Config) => Promise<T>, installationId?: string): Promise<T> {
+  const config = cliConfig();
+  const client = await cliClient(config);
+  try {
+    return await fn(client, config);
+  } catch (err) {
+    throw toCliError(err, installationId);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Prints a result: one line of JSON with --json, the human text otherwise. */
+export function printResult(flags: { readonly json?: boolean }, value: unknown, text: () => string): void {
+  process.stdout.write(flags.json ? `${JSON.stringify(value)}\n` : text());
+}
+
 /** The first application-level message of a failed workflow: the sentence worth showing to a person. */
 export function failureMessage(err: WorkflowFailedError): string {
   let current: unknown = err.cause;
@@ -41,4 +82,18 @@ export function failureMessage(err: WorkflowFailedError): string {
     current = current.cause;
   }
   return message;
+}
+
+function toCliError(err: unknown, installationId: string | undefined): unknown {
+  if (err instanceof CliError) return err;
+  if (err instanceof WorkflowFailedError) return new CliError(failureMessage(err), 5);
+  if (err instanceof WorkflowNotFoundError && installationId !== undefined) {
+    return new CliError(`No installation workflow for "${installationId}": deploy it first (trigger-ops deploy).`, 4);
+  }
+  if (err instanceof WorkflowUpdateFailedError) {
+    let message = err.message;
+    for (let c: unknown = err.cause; c instanceof Error; c = c.cause) message = c.message || message;
+    return new CliError(message, 2);
+  }
+  return err;
 }

@@ -1,12 +1,12 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
 import { workflowIds } from '../shared/ids';
 import { describeZodError } from '../shared/validation';
 import type { DeployPlan } from '../shared/plan';
 import { deploy, deployPlan, deployProgressQuery } from '../workflows';
-import { CliError, cliClient, cliConfig, failureMessage } from './context';
+import { CliError, installationCommand, printResult, withClient } from './context';
 import { followWorkflow } from './watch';
 
 interface DeployFlags {
@@ -24,10 +24,7 @@ interface DeployFlags {
 }
 
 export function registerDeploy(program: Command): void {
-  program
-    .command('deploy')
-    .description('deploy the supervisor of an installation to a DigitalOcean droplet')
-    .option('-i, --installation <id>', 'installation id', 'default')
+  installationCommand(program, 'deploy', 'deploy the supervisor of an installation to a DigitalOcean droplet')
     .option('--region <slug>', 'DigitalOcean region (default nyc3)')
     .option('--size <slug>', 'droplet size (default s-2vcpu-4gb)')
     .option('--image <slug>', 'droplet image (default docker-20-04)')
@@ -35,16 +32,13 @@ export function registerDeploy(program: Command): void {
     .option('--ssh-cidr <cidr...>', 'CIDRs allowed to reach SSH (default anywhere; key-only auth)')
     .option('--project <id>', 'Railway project id (default RAILWAY_PROJECT_ID)')
     .option('--environment <id>', 'Railway environment id (default RAILWAY_ENVIRONMENT_ID)')
-    .option('--json', 'print the result as JSON')
     .option('--detach', 'start the deploy and return at once')
     .option('--plan', 'print what would be created or changed, with the monthly price, and change nothing')
     .action(async (flags: DeployFlags) => {
       const input = deployInputFromFlags(flags);
-      const config = cliConfig();
-      const client = await cliClient(config);
       const workflowId = workflowIds.deploy(input.installationId);
       const print = (line: string) => process.stderr.write(`${line}\n`);
-      try {
+      await withClient(async (client, config) => {
         if (flags.plan) {
           const plan = await client.workflow.execute(deployPlan, {
             taskQueue: config.temporal.taskQueue,
@@ -52,7 +46,7 @@ export function registerDeploy(program: Command): void {
             workflowIdConflictPolicy: 'TERMINATE_EXISTING',
             args: [input],
           });
-          process.stdout.write(flags.json ? `${JSON.stringify(plan)}\n` : formatPlan(plan));
+          printResult(flags, plan, () => formatPlan(plan));
           return;
         }
         const handle = await client.workflow
@@ -70,18 +64,8 @@ export function registerDeploy(program: Command): void {
           cancelHint: `Cancel (and roll back) with: temporal workflow cancel --workflow-id ${workflowId}`,
         });
         if (outcome.detached) return;
-        const r = outcome.result;
-        if (flags.json) {
-          process.stdout.write(`${JSON.stringify(r)}\n`);
-          return;
-        }
-        process.stdout.write(formatDeploySummary(r));
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) throw new CliError(failureMessage(err), 5);
-        throw err;
-      } finally {
-        await client.connection.close();
-      }
+        printResult(flags, outcome.result, () => formatDeploySummary(outcome.result));
+      });
     });
 }
 

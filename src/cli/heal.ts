@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { workflowIds } from '../shared/ids';
 import { healSignal } from '../shared/installation-messages';
-import { CliError, cliClient, cliConfig } from './context';
-import { lifecycleError, parseInstallation } from './lifecycle-common';
+import { CliError, parseInstallation, withClient } from './context';
 
 export function registerHeal(program: Command): void {
   const heal = program
@@ -12,15 +11,10 @@ export function registerHeal(program: Command): void {
     .option('-i, --installation <id>', 'installation id', 'default')
     .action(async (flags: { installation: string }) => {
       const installationId = parseInstallation(flags.installation);
-      const client = await cliClient(cliConfig());
-      try {
+      await withClient(async (client) => {
         await client.workflow.getHandle(workflowIds.installation(installationId)).signal(healSignal, { source: 'manual' });
         process.stdout.write(`Heal check queued for "${installationId}"; its decision shows in the installation's status.\n`);
-      } catch (err) {
-        throw lifecycleError(err, installationId);
-      } finally {
-        await client.connection.close();
-      }
+      }, installationId);
     });
 
   for (const verb of ['pause', 'resume'] as const) {
@@ -31,18 +25,14 @@ export function registerHeal(program: Command): void {
       .option('-r, --reason <text>', 'why (kept as the schedule note)', `${verb}d from the trigger-ops CLI`)
       .action(async (flags: { installation: string; reason: string }) => {
         const installationId = parseInstallation(flags.installation);
-        const client = await cliClient(cliConfig());
-        try {
+        await withClient(async (client) => {
           const schedule = client.schedule.getHandle(workflowIds.healSchedule(installationId));
-          if (verb === 'pause') await schedule.pause(flags.reason);
-          else await schedule.unpause(flags.reason);
+          await (verb === 'pause' ? schedule.pause(flags.reason) : schedule.unpause(flags.reason)).catch((err: unknown) => {
+            if (err instanceof ScheduleNotFoundError) throw new CliError(`No heal schedule for "${installationId}": deploy it first.`, 4);
+            throw err;
+          });
           process.stdout.write(`Heal schedule ${workflowIds.healSchedule(installationId)} ${verb === 'pause' ? 'paused' : 'resumed'}: ${flags.reason}\n`);
-        } catch (err) {
-          if (err instanceof ScheduleNotFoundError) throw new CliError(`No heal schedule for "${installationId}": deploy it first.`, 4);
-          throw err;
-        } finally {
-          await client.connection.close();
-        }
+        });
       });
   }
 }

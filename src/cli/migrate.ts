@@ -1,21 +1,16 @@
 import type { Command } from 'commander';
 import { workflowIds } from '../shared/ids';
+import { migrateUpdate, statusQuery } from '../shared/installation-messages';
 import { migrateRequestSchema } from '../shared/lifecycle';
 import { describeZodError } from '../shared/validation';
-import { migrateUpdate, statusQuery } from '../shared/installation-messages';
-import { CliError, cliClient, cliConfig } from './context';
-import { lifecycleError, parseInstallation } from './lifecycle-common';
+import { CliError, installationCommand, parseInstallation, printResult, withClient } from './context';
 import { followOperation } from './watch';
 
 export function registerMigrate(program: Command): void {
-  program
-    .command('migrate')
-    .description('move the supervisor to a new droplet (blue-green); the old one serves until the new one is healthy')
-    .option('-i, --installation <id>', 'installation id', 'default')
+  installationCommand(program, 'migrate', 'move the supervisor to a new droplet (blue-green); the old one serves until the new one is healthy')
     .option('--size <slug>', 'DigitalOcean size, e.g. s-4vcpu-8gb')
     .option('--region <slug>', 'DigitalOcean region, e.g. fra1')
     .option('--image <slug>', 'DigitalOcean image, e.g. docker-20-04')
-    .option('--json', 'print the result as JSON')
     .action(async (flags: { installation: string; size?: string; region?: string; image?: string; json?: boolean }) => {
       const installationId = parseInstallation(flags.installation);
       const request = migrateRequestSchema.safeParse({
@@ -24,8 +19,7 @@ export function registerMigrate(program: Command): void {
         ...(flags.image ? { image: flags.image } : {}),
       });
       if (!request.success) throw new CliError(describeZodError(request.error).replace(/input\./g, '--'), 2);
-      const client = await cliClient(cliConfig());
-      try {
+      await withClient(async (client) => {
         const handle = client.workflow.getHandle(workflowIds.installation(installationId));
         const outcome = await followOperation(handle, statusQuery, handle.executeUpdate(migrateUpdate, { args: [request.data] }), {
           print: (line) => process.stderr.write(`${line}\n`),
@@ -33,12 +27,8 @@ export function registerMigrate(program: Command): void {
         });
         if (outcome.detached) return;
         const r = outcome.result;
-        process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : `${r.outcome}: ${r.message}\n`);
+        printResult(flags, r, () => `${r.outcome}: ${r.message}\n`);
         if (r.outcome !== 'migrated') throw new CliError(`Migrate ${r.outcome}.`, 5);
-      } catch (err) {
-        throw lifecycleError(err, installationId);
-      } finally {
-        await client.connection.close();
-      }
+      }, installationId);
     });
 }

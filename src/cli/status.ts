@@ -3,31 +3,18 @@ import type { Command } from 'commander';
 import type { InstallationStatus } from '../shared/lifecycle';
 import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
-import { cliClient, cliConfig } from './context';
-import { lifecycleError, parseInstallation } from './lifecycle-common';
+import { installationCommand, parseInstallation, printResult, withClient } from './context';
 
 export function registerStatus(program: Command): void {
-  program
-    .command('status')
-    .description("show an installation's desired and observed state, conditions and recent operations")
-    .option('-i, --installation <id>', 'installation id', 'default')
-    .option('--json', 'print the status as JSON')
-    .action(async (flags: { installation: string; json?: boolean }) => {
+  installationCommand(program, 'status', "show an installation's desired and observed state, conditions and recent operations").action(
+    async (flags: { installation: string; json?: boolean }) => {
       const installationId = parseInstallation(flags.installation);
-      const config = cliConfig();
-      const client = await cliClient(config);
-      try {
-        const status = await client.workflow
-          .getHandle(workflowIds.installation(installationId))
-          .query(statusQuery)
-          .catch((err: unknown) => {
-            throw lifecycleError(err, installationId);
-          });
-        process.stdout.write(flags.json ? `${JSON.stringify(status)}\n` : formatStatus(status));
-      } finally {
-        await client.connection.close();
-      }
-    });
+      await withClient(async (client) => {
+        const status = await client.workflow.getHandle(workflowIds.installation(installationId)).query(statusQuery);
+        printResult(flags, status, () => formatStatus(status));
+      }, installationId);
+    },
+  );
 }
 
 const plain = { style: { head: [] as string[], border: [] as string[] } };

@@ -1,9 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { WorkflowFailedError } from '@temporalio/client';
-import { installationIdSchema, workflowIds } from '../shared/ids';
+import { workflowIds } from '../shared/ids';
 import { teardown, teardownProgressQuery, type TeardownResult } from '../workflows';
-import { CliError, cliClient, cliConfig, failureMessage } from './context';
+import { CliError, installationCommand, parseInstallation, printResult, withClient } from './context';
 import { followWorkflow } from './watch';
 
 interface TeardownFlags {
@@ -14,26 +13,18 @@ interface TeardownFlags {
 }
 
 export function registerTeardown(program: Command): void {
-  program
-    .command('teardown')
-    .description("delete an installation's droplets, firewall and SSH key (the Railway webapp is left as it is)")
-    .option('-i, --installation <id>', 'installation id', 'default')
+  installationCommand(program, 'teardown', "delete an installation's droplets, firewall and SSH key (the Railway webapp is left as it is)")
     .option('-y, --yes', 'do not ask for confirmation')
     .option('--keep-secrets', "keep the installation's SSH keys and worker token in the secret store")
-    .option('--json', 'print the result as JSON')
     .action(async (flags: TeardownFlags) => {
-      const id = installationIdSchema.safeParse(flags.installation);
-      if (!id.success) throw new CliError(`Invalid --installation "${flags.installation}": ${id.error.issues[0]?.message ?? 'invalid'}`, 2);
-      if (!flags.yes) await confirm(id.data);
-      const config = cliConfig();
-      const client = await cliClient(config);
-      const workflowId = workflowIds.teardown(id.data);
-      try {
+      const installationId = parseInstallation(flags.installation);
+      if (!flags.yes) await confirm(installationId);
+      await withClient(async (client, config) => {
         const handle = await client.workflow.start(teardown, {
           taskQueue: config.temporal.taskQueue,
-          workflowId,
+          workflowId: workflowIds.teardown(installationId),
           workflowIdConflictPolicy: 'USE_EXISTING',
-          args: [{ installationId: id.data, forgetSecrets: !flags.keepSecrets }],
+          args: [{ installationId, forgetSecrets: !flags.keepSecrets }],
         });
         const outcome = await followWorkflow<TeardownResult>(handle, teardownProgressQuery, {
           print: (line) => process.stderr.write(`${line}\n`),
@@ -41,17 +32,12 @@ export function registerTeardown(program: Command): void {
         });
         if (outcome.detached) return;
         const r = outcome.result;
-        process.stdout.write(
-          flags.json
-            ? `${JSON.stringify(r)}\n`
-            : `Torn down "${r.installationId}": ${r.dropletsDeleted} droplet(s), firewall ${r.firewallDeleted ? 'deleted' : 'absent'}, SSH key ${r.sshKeyDeleted ? 'deleted' : 'absent'}.\n`,
+        printResult(
+          flags,
+          r,
+          () => `Torn down "${r.installationId}": ${r.dropletsDeleted} droplet(s), firewall ${r.firewallDeleted ? 'deleted' : 'absent'}, SSH key ${r.sshKeyDeleted ? 'deleted' : 'absent'}.\n`,
         );
-      } catch (err) {
-        if (err instanceof WorkflowFailedError) throw new CliError(failureMessage(err), 5);
-        throw err;
-      } finally {
-        await client.connection.close();
-      }
+      });
     });
 }
 
