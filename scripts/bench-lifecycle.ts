@@ -2,7 +2,7 @@
 // upgrade, and the time from a killed supervisor to healthy again with a 1 s heal interval. Stops all it starts.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { resourceNames, workflowIds } from '../src/shared/ids';
-import { configureUpdate, upgradeSupervisorUpdate } from '../src/workflows';
+import { configureUpdate, upgradeSupervisorUpdate } from '../src/shared/installation-messages';
 import { startWorld } from '../test/helpers/installation';
 import { deployAndAdopt, healNow, installationHandle, status, waitForStatus } from '../test/helpers/lifecycle';
 
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const id = 'bench';
   try {
     await deployAndAdopt(world, id);
-    const instanceName = resourceNames(id).workerInstanceName;
+    const instanceName = resourceNames(id).droplet(1);
 
     // 1. Heal check cost.
     const checks = 10;

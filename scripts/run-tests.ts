@@ -1,11 +1,20 @@
-// Runs the test suite: one shared Temporal dev server for the whole run, node's test runner over every
-// test/**/*.test.ts file, and a clean stop of the server whatever happens.
-import { spawn } from 'node:child_process';
+// Runs the test suite: one shared Temporal dev server for the whole run and two `node --test` runs started together,
+// the main one over test/**/*.test.ts and one over test/realistic (real-world sandbox timings: minutes per test, so
+// they get their own process, slot and timeout instead of holding up the rest), and a clean stop of everything.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { findOrInstallTemporal } from '../src/local/temporal-cli';
 import { startDevServer } from '../src/local/temporal-dev-server';
 import { freePort } from '../test/helpers/ports';
+
+/** Two test files at a time, 4 minutes per test. */
+const MAIN = { name: 'main', concurrency: 2, testTimeoutMs: 240_000 } as const;
+/** Real-world durations (a deploy alone takes minutes), mostly spent waiting: two files at a time, 13 minutes per test. */
+const REALISTIC = { name: 'realistic', concurrency: 2, testTimeoutMs: 13 * 60_000 } as const;
+/** The whole run, both slots: a hang fails fast and says so instead of holding CI until its own limit. */
+const WATCHDOG_MS = 14.5 * 60_000;
+const REALISTIC_DIR = join('test', 'realistic') + sep;
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir)
@@ -15,6 +24,71 @@ function testFiles(dir: string): string[] {
       return name.endsWith('.test.ts') ? [path] : [];
     })
     .sort();
+}
+
+interface Slot {
+  readonly name: string;
+  readonly concurrency: number;
+  readonly testTimeoutMs: number;
+}
+
+interface RunResult {
+  readonly slot: Slot;
+  readonly code: number;
+  /** From node's TAP summary (`# pass N`, `# fail N`); undefined when the run died before printing it. */
+  readonly pass: number | undefined;
+  readonly fail: number | undefined;
+}
+
+/** Calls `onLine` for every complete line of `stream`, and for the last partial one when it ends. */
+function eachLine(stream: NodeJS.ReadableStream | null, onLine: (line: string) => void): void {
+  let partial = '';
+  stream?.on('data', (chunk: Buffer) => {
+    partial += chunk.toString('utf8');
+    const lines = partial.split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) onLine(line);
+  });
+  stream?.on('end', () => {
+    if (partial) onLine(partial);
+  });
+}
+
+/**
+ * One `node --test` process (its own process group, so the watchdog can stop it and every test process under it).
+ * `prefix` marks each of its output lines when two runs share the terminal.
+ */
+function startRun(slot: Slot, files: readonly string[], root: string, env: NodeJS.ProcessEnv, prefix: string) {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-concurrency=${slot.concurrency}`, `--test-timeout=${slot.testTimeoutMs}`, ...files],
+    { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env },
+  );
+  const counts: { pass?: number; fail?: number } = {};
+  eachLine(child.stdout, (line) => {
+    const summary = /^# (pass|fail) (\d+)$/.exec(line);
+    if (summary) counts[summary[1] as 'pass' | 'fail'] = Number(summary[2]);
+    process.stdout.write(`${prefix}${line}\n`);
+  });
+  eachLine(child.stderr, (line) => process.stderr.write(`${prefix}${line}\n`));
+  const done = new Promise<RunResult>((resolve) => {
+    let exitCode = 1;
+    const finish = () => resolve({ slot, code: exitCode, pass: counts.pass, fail: counts.fail });
+    // 'close' comes once its output is read to the end; a stray grandchild holding the pipe must not stall us.
+    child.on('close', finish);
+    child.on('exit', (code, signal) => {
+      exitCode = code ?? (signal ? 1 : 0);
+      setTimeout(finish, 5_000).unref();
+    });
+  });
+  const kill = () => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
+  return { done, kill };
 }
 
 async function main(): Promise<number> {
@@ -27,40 +101,43 @@ async function main(): Promise<number> {
     process.stderr.write(`no test files match ${filters.join(' ')}\n`);
     return 1;
   }
+  const realisticFiles = files.filter((f) => f.startsWith(REALISTIC_DIR));
+  const mainFiles = files.filter((f) => !f.startsWith(REALISTIC_DIR));
   const server = await startDevServer({
     cliPath: findOrInstallTemporal({ configuredPath: process.env['TEMPORAL_CLI_PATH'] }),
     port: await freePort(),
   });
   process.stdout.write(`Temporal dev server for tests at ${server.address}\n`);
+  const env = { ...process.env, TEMPORAL_TEST_ADDRESS: server.address };
+  const both = mainFiles.length > 0 && realisticFiles.length > 0;
   try {
-    return await new Promise<number>((resolve) => {
-      // Each test may take at most 4 minutes, the whole run 12: a hang fails fast and says so, instead of
-      // holding CI until its own limit.
-      const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=240000', ...files], {
-        cwd: root,
-        stdio: 'inherit',
-        detached: true,
-        env: { ...process.env, TEMPORAL_TEST_ADDRESS: server.address },
-      });
-      const killAll = (why: string) => {
-        process.stderr.write(`\n${why}: stopping the test processes\n`);
-        try {
-          process.kill(-(child.pid ?? 0), 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      };
-      const watchdog = setTimeout(() => killAll('the test run exceeded 12 minutes'), 12 * 60_000);
-      const onSignal = () => killAll('interrupted');
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      child.on('exit', (code, signal) => {
-        clearTimeout(watchdog);
-        process.removeListener('SIGINT', onSignal);
-        process.removeListener('SIGTERM', onSignal);
-        resolve(code ?? (signal ? 1 : 0));
-      });
-    });
+    const runs = [
+      ...(mainFiles.length > 0 ? [startRun(MAIN, mainFiles, root, env, '')] : []),
+      ...(realisticFiles.length > 0 ? [startRun(REALISTIC, realisticFiles, root, env, both ? '[realistic] ' : '')] : []),
+    ];
+    const killAll = (why: string) => {
+      process.stderr.write(`\n${why}: stopping the test processes\n`);
+      for (const run of runs) run.kill();
+    };
+    const watchdog = setTimeout(() => killAll(`the test run exceeded ${WATCHDOG_MS / 60_000} minutes`), WATCHDOG_MS);
+    const onSignal = () => killAll('interrupted');
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const results = await Promise.all(runs.map((r) => r.done));
+    clearTimeout(watchdog);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+
+    const lines = ['', ...results.flatMap((r) => [
+      `${r.slot.name} run (${r.slot.testTimeoutMs / 1000} s per test), exit code ${r.code}:`,
+      `# pass ${r.pass ?? '?'}`,
+      `# fail ${r.fail ?? '?'}`,
+    ])];
+    const passed = results.reduce((n, r) => n + (r.pass ?? 0), 0);
+    const failed = results.reduce((n, r) => n + (r.fail ?? 0), 0);
+    lines.push(`${passed} passed, ${failed} failed`, '');
+    process.stdout.write(lines.join('\n'));
+    return results.some((r) => r.code !== 0 || r.pass === undefined) ? 1 : 0;
   } finally {
     await server.stop();
   }

@@ -6,7 +6,7 @@ import { formatDeploySummary } from './cli/deploy';
 import { followWorkflow } from './cli/watch';
 import { loadConfig, redact, type Config } from './config';
 import { startController, type RunningController } from './local/controller';
-import { startSandbox, type Sandbox } from './sandbox';
+import { parseTimingProfile, startSandbox, type Sandbox, type TimingProfile } from './sandbox';
 import type { DeployResult } from './shared/deploy';
 import { installationIdSchema, workflowIds } from './shared/ids';
 import { deploy, deployProgressQuery, teardown } from './workflows';
@@ -22,8 +22,17 @@ async function main(): Promise<number> {
     options: {
       once: { type: 'boolean', default: false },
       installation: { type: 'string' },
+      // How long the sandbox's stand-ins take (docs/sandbox-timings.md); `realistic` makes a deploy take minutes.
+      timings: { type: 'string', default: 'default' },
     },
   });
+  let timings: TimingProfile;
+  try {
+    timings = parseTimingProfile(values.timings, '--timings');
+  } catch (err) {
+    process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
   const say = (m: string) => process.stdout.write(`${m}\n`);
   const base = loadConfig(process.env);
   // The quick start prints its own progress; the worker's own log lines (each failed attempt with its stack) are for
@@ -32,10 +41,13 @@ async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger(base.logLevel === 'DEBUG' ? 'INFO' : 'ERROR'), shutdownSignals: [] });
 
   const onCloud = Boolean(base.digitalocean.token || base.railway.apiToken || base.railway.projectToken);
+  if (onCloud && timings !== 'default') {
+    throw new Error('--timings applies to the sandbox only, and cloud credentials are set: drop --timings, or unset DIGITALOCEAN_TOKEN and the Railway tokens');
+  }
   let sandbox: Sandbox | undefined;
   if (!onCloud) {
-    say('• No DigitalOcean or Railway credentials: starting the sandbox (local stand-ins for both, the webapp and droplets)');
-    sandbox = await startSandbox();
+    say(`• No DigitalOcean or Railway credentials: starting the sandbox (local stand-ins for both, the webapp and droplets; ${timings} timings)`);
+    sandbox = await startSandbox({ timings });
   }
   const config: Config = sandbox ? loadConfig({ ...process.env, ...sandbox.env }) : base;
   const installationId = installationIdSchema.parse(values.installation ?? (sandbox ? 'sandbox' : 'default'));

@@ -2,22 +2,20 @@ import { buildCloudConfig } from '../remote/cloud-config';
 import { readAgentScript } from '../remote/agent-script';
 import type { Client } from '@temporalio/client';
 import { createControllerActivities } from './controller';
+import { createAgentSession, createDropletActivities } from './droplet';
 import type { DigitalOceanApi } from './digitalocean/client';
 import { toDigitalOceanFailure } from './digitalocean/errors';
 import { createDigitalOceanActivities } from './digitalocean/steps';
 import { withFailureMapping } from './failures';
 import { withHeartbeats } from './heartbeat';
-import { createLifecycleActivities } from './lifecycle/droplet-steps';
-import { createTemporalActivities } from './lifecycle/temporal-steps';
+import { createTemporalActivities } from './temporal';
 import type { RailwayApi } from './railway/api';
 import { toRailwayFailure } from './railway/errors';
 import { createRailwayActivities } from './railway/steps';
 import { createLogActivities } from './logs';
 import { createInstallationKeys, createSecretActivities, type Redactor, type SecretStore } from './secrets';
 import type { DropletConnection } from './ssh/client';
-import { createAgentSession } from './ssh/agent-session';
 import { toSshFailure } from './ssh/errors';
-import { createDropletActivities } from './ssh/steps';
 import { toWebappFailure, type WebappClient } from './trigger';
 
 /** Everything the activities need, built once by the composition root (src/worker.ts) from config. */
@@ -75,6 +73,7 @@ export function createActivities(deps: ActivityDeps) {
       keys,
       secrets: deps.secrets,
       railway: deps.railway,
+      webapp: deps.webapp,
       digitalocean: deps.digitalocean,
       pollIntervalMs: deps.pollIntervalMs,
     }),
@@ -84,15 +83,6 @@ export function createActivities(deps: ActivityDeps) {
       railway: deps.railway,
       agentSession: createAgentSession({ connect: deps.connectDroplet, keys }),
       redactor: deps.redactor,
-    }),
-    createLifecycleActivities({
-      connect: deps.connectDroplet,
-      keys,
-      secrets: deps.secrets,
-      railway: deps.railway,
-      webapp: deps.webapp,
-      digitalocean: deps.digitalocean,
-      pollIntervalMs: deps.pollIntervalMs,
     }),
     createTemporalActivities({ temporalClient: deps.temporalClient, pollIntervalMs: deps.pollIntervalMs }),
   );

@@ -6,7 +6,7 @@ import type { DigitalOceanApi } from './digitalocean/client';
 import type { RailwayApi } from './railway/api';
 import { findWebappService } from './railway/steps';
 import type { Redactor } from './secrets/redactor';
-import type { createAgentSession } from './ssh/agent-session';
+import type { createAgentSession } from './droplet/session';
 import { BOUNDS } from './contract';
 
 export interface LogStepDeps {

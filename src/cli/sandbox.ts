@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { startSandbox, type Sandbox } from '../sandbox';
+import { parseTimingProfile, startSandbox, TIMING_PROFILES, type Sandbox, type TimingProfile } from '../sandbox';
 import { CliError, cliConfig } from './context';
 import { untilInterrupted } from '../local/signals';
 
@@ -27,7 +27,9 @@ export function registerSandbox(program: Command): void {
     .option('--railway-port <port>', 'fixed port of the Railway API')
     .option('--webapp-port <port>', 'fixed port of the Trigger.dev webapp')
     .option('--ssh-port <port>', 'SSH port of every droplet (on its own 127.0.0.N)')
-    .action(async (opts: { json?: boolean; digitaloceanPort?: string; railwayPort?: string; webappPort?: string; sshPort?: string }) => {
+    .option('--timings <profile>', `how long things take: ${TIMING_PROFILES.join(', ')} (real-world durations, see docs/sandbox-timings.md)`, 'default')
+    .action(async (opts: { json?: boolean; digitaloceanPort?: string; railwayPort?: string; webappPort?: string; sshPort?: string; timings: string }) => {
+      const timings = timingsFlag(opts.timings);
       const config = cliConfig();
       const file = sandboxFile(config.dataDir);
       if (existsSync(file) && isAlive((JSON.parse(readFileSync(file, 'utf8')) as SandboxFile).pid)) {
@@ -45,7 +47,7 @@ export function registerSandbox(program: Command): void {
         ...(opts.webappPort !== undefined ? { webapp: port(opts.webappPort, 'webapp-port') } : {}),
       } as { digitalocean?: number; railway?: number; webapp?: number };
       const sshPort = port(opts.sshPort, 'ssh-port');
-      const running = await startSandbox({ ports, ...(sshPort !== undefined ? { sshPort } : {}) });
+      const running = await startSandbox({ ports, timings, ...(sshPort !== undefined ? { sshPort } : {}) });
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify({ pid: process.pid, env: running.env } satisfies SandboxFile, null, 2), { mode: 0o600 });
       process.stdout.write(opts.json ? `${JSON.stringify(describe(running))}\n` : human(running, file));
@@ -70,6 +72,14 @@ export function registerSandbox(program: Command): void {
     });
 }
 
+function timingsFlag(value: string): TimingProfile {
+  try {
+    return parseTimingProfile(value, '--timings');
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), 2);
+  }
+}
+
 function describe(s: Sandbox) {
   return {
     digitalocean: { url: s.digitalocean.url, token: s.digitalocean.token },
@@ -82,6 +92,7 @@ function describe(s: Sandbox) {
     },
     webapp: { url: s.webapp.url, adminToken: s.webapp.adminToken },
     droplets: { sshPort: Number(s.env['DROPLET_SSH_PORT']) },
+    timings: s.timings.profile,
     env: s.env,
   };
 }
@@ -94,6 +105,7 @@ function human(s: Sandbox, file: string): string {
     `  Railway GraphQL   ${s.railway.url}   account token ${s.railway.accountToken}`,
     `  Trigger.dev       ${s.webapp.url}   admin PAT ${s.webapp.adminToken}`,
     `  Droplets          127.0.0.N, SSH port ${s.env['DROPLET_SSH_PORT']}`,
+    `  Timings           ${s.timings.profile}${s.timings.profile === 'realistic' ? ' (a deploy takes minutes, as for real)' : ''}`,
     '',
     'Point trigger-ops (or any client) at it:',
     ...env,

@@ -1,10 +1,38 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
-import type { QueryDefinition } from '@temporalio/common';
+import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
+import { workflowIds } from '../shared/ids';
+import { statusQuery } from '../shared/installation-messages';
+import { withClient } from './context';
 
 export interface StepProgress {
   readonly step: string;
   readonly completed?: readonly string[];
+}
+
+type Followed<R> = { readonly detached: true } | { readonly detached: false; readonly result: R };
+
+/** Calls `look` every `pollMs` until `result` settles, or until Ctrl-C detaches (the work goes on). */
+async function follow<R>(result: Promise<R>, look: () => Promise<void>, pollMs: number): Promise<Followed<R>> {
+  let detached = false;
+  const onSigint = () => {
+    detached = true;
+  };
+  process.once('SIGINT', onSigint);
+  let settled = false;
+  result.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  try {
+    while (!settled && !detached) {
+      await look();
+      await Promise.race([result.catch(() => undefined), sleep(pollMs)]);
+    }
+    return detached ? { detached: true } : { detached: false, result: await result };
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 /**
@@ -15,42 +43,31 @@ export async function followWorkflow<R>(
   handle: WorkflowHandle,
   progress: QueryDefinition<StepProgress, []>,
   options: { readonly print: (line: string) => void; readonly cancelHint: string; readonly pollMs?: number },
-): Promise<{ readonly detached: true } | { readonly detached: false; readonly result: R }> {
-  let detached = false;
-  const onSigint = () => {
-    detached = true;
-  };
-  process.once('SIGINT', onSigint);
-  const result = handle.result() as Promise<R>;
-  let settled = false;
-  result.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
+): Promise<Followed<R>> {
   let lastStep = '';
   let printedCompleted = 0;
-  try {
-    while (!settled && !detached) {
+  const printCompleted = (completed: readonly string[]) => {
+    for (const name of completed.slice(printedCompleted)) options.print(`  ✓ ${name}`);
+    printedCompleted = Math.max(printedCompleted, completed.length);
+  };
+  const outcome = await follow(
+    handle.result() as Promise<R>,
+    async () => {
       const p = await handle.query(progress).catch(() => undefined);
-      if (p) {
-        const completed = p.completed ?? [];
-        for (const name of completed.slice(printedCompleted)) options.print(`  ✓ ${name}`);
-        printedCompleted = completed.length;
-        if (p.step !== lastStep && !completed.includes(p.step) && p.step !== 'done') options.print(`  … ${p.step}`);
-        lastStep = p.step;
-      }
-      await Promise.race([result.catch(() => undefined), sleep(options.pollMs ?? 500)]);
-    }
-    if (detached) {
-      options.print(`Detached: the workflow ${handle.workflowId} keeps running. ${options.cancelHint}`);
-      return { detached: true };
-    }
-    const final = await handle.query(progress).catch(() => undefined);
-    for (const name of (final?.completed ?? []).slice(printedCompleted)) options.print(`  ✓ ${name}`);
-    return { detached: false, result: await result };
-  } finally {
-    process.removeListener('SIGINT', onSigint);
+      if (!p) return;
+      const completed = p.completed ?? [];
+      printCompleted(completed);
+      if (p.step !== lastStep && !completed.includes(p.step) && p.step !== 'done') options.print(`  … ${p.step}`);
+      lastStep = p.step;
+    },
+    options.pollMs ?? 500,
+  );
+  if (outcome.detached) {
+    options.print(`Detached: the workflow ${handle.workflowId} keeps running. ${options.cancelHint}`);
+    return outcome;
   }
+  printCompleted((await handle.query(progress).catch(() => undefined))?.completed ?? []);
+  return outcome;
 }
 
 /**
@@ -62,32 +79,33 @@ export async function followOperation<R>(
   status: QueryDefinition<{ readonly current: { readonly kind: string; readonly step: string } | null }, []>,
   result: Promise<R>,
   options: { readonly print: (line: string) => void; readonly detachHint: string; readonly pollMs?: number },
-): Promise<{ readonly detached: true } | { readonly detached: false; readonly result: R }> {
-  let detached = false;
-  const onSigint = () => {
-    detached = true;
-  };
-  process.once('SIGINT', onSigint);
-  let settled = false;
-  result.then(
-    () => (settled = true),
-    () => (settled = true),
-  );
+): Promise<Followed<R>> {
   let last = '';
-  try {
-    while (!settled && !detached) {
+  const outcome = await follow(
+    result,
+    async () => {
       const s = await handle.query(status).catch(() => undefined);
       const now = s?.current ? `${s.current.kind}: ${s.current.step}` : '';
       if (now && now !== last) options.print(`  … ${now}`);
       last = now || last;
-      await Promise.race([result.catch(() => undefined), sleep(options.pollMs ?? 500)]);
-    }
-    if (detached) {
-      options.print(`Detached: the operation keeps running in ${handle.workflowId}. ${options.detachHint}`);
-      return { detached: true };
-    }
-    return { detached: false, result: await result };
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-  }
+    },
+    options.pollMs ?? 500,
+  );
+  if (outcome.detached) options.print(`Detached: the operation keeps running in ${handle.workflowId}. ${options.detachHint}`);
+  return outcome;
+}
+
+/**
+ * Sends an update to the installation and follows it to its result (undefined when Ctrl-C detached): what
+ * `upgrade` and `migrate` do.
+ */
+export async function runInstallationUpdate<R, A>(installationId: string, update: UpdateDefinition<R, [A]>, arg: A): Promise<R | undefined> {
+  return withClient(async (client) => {
+    const handle = client.workflow.getHandle(workflowIds.installation(installationId));
+    const outcome = await followOperation(handle, statusQuery, handle.executeUpdate(update, { args: [arg] }), {
+      print: (line) => process.stderr.write(`${line}\n`),
+      detachHint: `Follow it with: trigger-ops status -i ${installationId}`,
+    });
+    return outcome.detached ? undefined : outcome.result;
+  }, installationId);
 }

@@ -225,30 +225,20 @@ export const AgentStatus = z.object({
 });
 export type AgentStatus = z.infer<typeof AgentStatus>;
 
-export const AgentApplyResult = z.object({
-  ok: z.literal(true),
-  /** false when the same configuration was already in place (previous.* left alone). */
-  changed: z.boolean(),
-  started: z.boolean(),
-  hash: z.string(),
-  tag: z.string(),
-  previousTag: z.string().nullable(),
-  adopted,
-});
+/** What every configuration change answers: whether it changed anything, and the config it left in place. */
+const ConfigChange = z.object({ ok: z.literal(true), changed: z.boolean(), hash: z.string(), previousTag: z.string().nullable(), adopted });
+
+/** `apply`: changed is false when the same configuration was already in place (previous.* left alone). */
+export const AgentApplyResult = ConfigChange.extend({ started: z.boolean(), tag: z.string() });
 export type AgentApplyResult = z.infer<typeof AgentApplyResult>;
 
 /** `upgrade` and `rollback` (also `rollback --to` the tag already running: changed false). */
-export const AgentRecreateResult = z.object({
-  ok: z.literal(true),
-  changed: z.boolean(),
+export const AgentRecreateResult = ConfigChange.extend({
   tag: z.string().nullable(),
-  previousTag: z.string().nullable(),
-  hash: z.string(),
   /** The container ran with the new tag within the wait. */
   running: z.boolean(),
   /** Upper bound of the gap between the old container's stop and the new one running; null if unchanged/timeout. */
   downtimeSeconds: z.number().nullable(),
-  adopted,
 });
 export type AgentRecreateResult = z.infer<typeof AgentRecreateResult>;
 

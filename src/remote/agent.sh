@@ -792,18 +792,22 @@ do_apply() {
   emit "{\"ok\":true,\"changed\":$changed,\"started\":$APPLY_START,\"hash\":$(json_str "$new_hash"),\"tag\":$(json_str "$TARGET"),\"previousTag\":$(json_str_or_null "$(env_tag "$SUP_DIR/previous.env")")}"
 }
 
-parse_wait() {
-  WAIT_SECONDS=60
+# number_option FLAG UNIT DEFAULT ARGS...: a verb whose only option is FLAG N (a whole number); sets NUMBER.
+number_option() {
+  local flag=$1 unit=$2
+  NUMBER=$3
+  shift 3
   while [[ $# -gt 0 ]]; do
-    case $1 in
-      --wait)
-        [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage "--wait needs a number of seconds"
-        WAIT_SECONDS=$2
-        shift 2
-        ;;
-      *) usage "unknown argument '$1'" ;;
-    esac
+    [[ $1 == "$flag" ]] || usage "unknown argument '$1'"
+    [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage "$flag needs a number of $unit"
+    NUMBER=$2
+    shift 2
   done
+}
+
+parse_wait() {
+  number_option --wait seconds 60 "$@"
+  WAIT_SECONDS=$NUMBER
 }
 
 # switch_to OPERATION TAG FROM: recreates the supervisor on the promoted configuration, measures, records, answers.
@@ -865,18 +869,15 @@ parse_rollback() {
   local -a rest=()
   TARGET=''
   while [[ $# -gt 0 ]]; do
-    case $1 in
-      --to)
-        [[ $# -ge 2 ]] || usage "--to needs a tag"
-        require_tag "$2"
-        TARGET=$2
-        shift 2
-        ;;
-      *)
-        rest+=("$1")
-        shift
-        ;;
-    esac
+    if [[ $1 != --to ]]; then
+      rest+=("$1")
+      shift
+      continue
+    fi
+    [[ $# -ge 2 ]] || usage "--to needs a tag"
+    require_tag "$2"
+    TARGET=$2
+    shift 2
   done
   parse_wait "${rest[@]}"
 }
@@ -958,17 +959,8 @@ do_stop() {
 }
 
 cmd_logs() {
-  local tail=200
-  while [[ $# -gt 0 ]]; do
-    case $1 in
-      --tail)
-        [[ $# -ge 2 && $2 =~ ^[0-9]+$ ]] || usage "--tail needs a number of lines"
-        tail=$2
-        shift 2
-        ;;
-      *) usage "logs: unknown argument '$1'" ;;
-    esac
-  done
+  number_option --tail lines 200 "$@"
+  local tail=$NUMBER
   if ((tail > 10000)); then tail=10000; fi
   require_docker
   local out

@@ -62,6 +62,9 @@ const healthcheckScript =
  * - runners join only the `supervisor` network: never `docker-proxy` (that would hand them the Docker API) and
  *   never `host` (that would bypass the DOCKER-USER rule keeping them from the metadata service). Upstream's
  *   `webapp` network is pointless on a worker-only host.
+ * - what a careful operator adds (every name is read by v4.5.12's env.ts, vendor/trigger/v4.5.12): deployment tokens
+ *   enforced (the supervisor signs one into each runner and refuses a forged one), the Docker API version pinned to
+ *   the droplet daemon's, and the resource monitor sized to the droplet so dequeues stop when its CPUs are taken.
  */
 export function buildSupervisorCompose(input: SupervisorComposeInput = {}): string {
   const parsed = supervisorComposeInputSchema.safeParse(input);
@@ -83,10 +86,16 @@ export function buildSupervisorCompose(input: SupervisorComposeInput = {}): stri
           TRIGGER_WORKER_TOKEN: '${TRIGGER_WORKER_TOKEN:?}',
           MANAGED_WORKER_SECRET: '${MANAGED_WORKER_SECRET:?}',
           TRIGGER_WORKER_INSTANCE_NAME: '${TRIGGER_WORKER_INSTANCE_NAME:?}',
+          WORKLOAD_TOKEN_SECRET: '${WORKLOAD_TOKEN_SECRET:?}',
+          WORKLOAD_TOKEN_ENFORCEMENT: 'enforce',
           TRIGGER_WORKLOAD_API_DOMAIN: 'supervisor',
           TRIGGER_WORKLOAD_API_PORT_EXTERNAL: '8020',
           TRIGGER_DEQUEUE_INTERVAL_MS: '1000',
           DOCKER_HOST: 'tcp://docker-proxy:2375',
+          DOCKER_API_VERSION: '${DOCKER_API_VERSION:?}',
+          RESOURCE_MONITOR_ENABLED: '1',
+          RESOURCE_MONITOR_OVERRIDE_CPU_TOTAL: '${RESOURCE_MONITOR_OVERRIDE_CPU_TOTAL:?}',
+          RESOURCE_MONITOR_OVERRIDE_MEMORY_TOTAL_GB: '${RESOURCE_MONITOR_OVERRIDE_MEMORY_TOTAL_GB:?}',
           DOCKER_RUNNER_NETWORKS: 'supervisor',
           DOCKER_ENFORCE_MACHINE_PRESETS: '1',
           DOCKER_AUTOREMOVE_EXITED_CONTAINERS: '1',
@@ -157,10 +166,21 @@ export const supervisorEnvInputSchema = z
     otelEndpoint: httpUrl.optional(),
     workerToken: z.string().regex(/^tr_wgt_[0-9A-Za-z]+$/, { message: 'must be a worker group token (tr_wgt_…)' }),
     managedWorkerSecret: z.string().min(16, { message: 'must be at least 16 characters' }),
-    /** Stable per droplet (reference §1a): one WorkerInstance row per name. */
+    /**
+     * The droplet's name: stable across restarts, distinct between droplets (reference §1a: one WorkerInstance row
+     * per name, so the two droplets of a blue-green migrate show up apart).
+     */
     workerInstanceName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
       message: 'must be 1-63 characters: letters, digits, "_", "." and "-"',
     }),
+    /** Signs the deployment token the supervisor gives each runner; one per installation, from the secret store. */
+    workloadTokenSecret: z.string().regex(/^[0-9a-f]{64}$/, { message: 'must be 64 hex characters (32 random bytes)' }),
+    /** The droplet daemon's API version as `docker version` reports it ("1.47"); written as DOCKER_API_VERSION=v1.47. */
+    dockerApiVersion: z.string().regex(/^1\.[0-9]{1,3}$/, { message: 'must be a Docker API version such as "1.47"' }),
+    /** The droplet's size (DigitalOcean's vcpus and memory in MiB): the resource monitor's totals, less headroom. */
+    capacity: z
+      .object({ vcpus: z.number().int().min(1), memoryMb: z.number().int().min(512) })
+      .strict(),
     /** Pull credentials for deployment images; all three or none (reference §1a). */
     registry: z
       .object({ url: z.string().min(1), username: z.string().min(1), password: z.string().min(1) })
@@ -180,6 +200,7 @@ export function buildSupervisorEnv(input: SupervisorEnvInput): string {
   if (!parsed.success) throw new Error(`Invalid supervisor env input: ${describeZodError(parsed.error)}`);
   const v = parsed.data;
   const apiUrl = v.apiUrl.replace(/\/+$/, '');
+  const totals = resourceMonitorTotals(v.capacity);
   const lines = [
     '# Managed by trigger-ops (0600): changes here are overwritten.',
     formatEnvLine('TRIGGER_IMAGE_TAG', v.imageTag),
@@ -188,12 +209,65 @@ export function buildSupervisorEnv(input: SupervisorEnvInput): string {
     formatEnvLine('TRIGGER_WORKER_TOKEN', v.workerToken),
     formatEnvLine('MANAGED_WORKER_SECRET', v.managedWorkerSecret),
     formatEnvLine('TRIGGER_WORKER_INSTANCE_NAME', v.workerInstanceName),
+    formatEnvLine('WORKLOAD_TOKEN_SECRET', v.workloadTokenSecret),
+    // docker-modem puts the version verbatim in the path (`/v1.47/containers/create`), so it carries the "v".
+    formatEnvLine('DOCKER_API_VERSION', `v${v.dockerApiVersion}`),
+    formatEnvLine('RESOURCE_MONITOR_OVERRIDE_CPU_TOTAL', String(totals.cpu)),
+    formatEnvLine('RESOURCE_MONITOR_OVERRIDE_MEMORY_TOTAL_GB', String(totals.memoryGb)),
     formatEnvLine('DOCKER_REGISTRY_URL', v.registry?.url ?? ''),
     formatEnvLine('DOCKER_REGISTRY_USERNAME', v.registry?.username ?? ''),
     formatEnvLine('DOCKER_REGISTRY_PASSWORD', v.registry?.password ?? ''),
     formatEnvLine('SUPERVISOR_DEBUG', v.debug ? '1' : '0'),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * What the resource monitor may hand out on a droplet: its vCPUs and memory less what the supervisor, docker-proxy
+ * and dockerd need (reference §7: about 0.5 vCPU and 0.5-1 GB), taken as half a vCPU and 1 GiB but never more than a
+ * quarter of a small droplet. The monitor stops dequeuing when less than 0.25 of a CPU (or no memory) is left.
+ */
+export function resourceMonitorTotals(capacity: { readonly vcpus: number; readonly memoryMb: number }): { cpu: number; memoryGb: number } {
+  const memoryGb = capacity.memoryMb / 1024;
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    cpu: round(capacity.vcpus - Math.min(0.5, capacity.vcpus / 4)),
+    memoryGb: round(memoryGb - Math.min(1, memoryGb / 4)),
+  };
+}
+
+/** Everything the .env is built from besides the webapp's variables: the installation's secrets and the droplet's facts. */
+export interface DesiredSupervisorEnvInput {
+  readonly supervisorVersion: string;
+  readonly apiUrl: string;
+  readonly workerToken: string;
+  readonly workloadTokenSecret: string;
+  /** The webapp's rendered Railway variables: MANAGED_WORKER_SECRET and the DEPLOY_REGISTRY_* pull credentials. */
+  readonly webappVariables: Readonly<Record<string, string>>;
+  readonly droplet: { readonly name: string; readonly vcpus: number; readonly memoryMb: number };
+  readonly dockerApiVersion: string;
+}
+
+/**
+ * The one way to the desired .env: applySupervisorConfig writes it, the heal check hashes it to detect drift, so the
+ * two can never disagree about what the configuration should be.
+ */
+export function buildDesiredSupervisorEnv(input: DesiredSupervisorEnvInput): string {
+  const vars = input.webappVariables;
+  const registryHost = vars['DEPLOY_REGISTRY_HOST'];
+  const registryUser = vars['DEPLOY_REGISTRY_USERNAME'];
+  const registryPassword = vars['DEPLOY_REGISTRY_PASSWORD'];
+  return buildSupervisorEnv({
+    imageTag: input.supervisorVersion,
+    apiUrl: input.apiUrl,
+    workerToken: input.workerToken,
+    managedWorkerSecret: vars['MANAGED_WORKER_SECRET'] ?? '',
+    workerInstanceName: input.droplet.name,
+    workloadTokenSecret: input.workloadTokenSecret,
+    dockerApiVersion: input.dockerApiVersion,
+    capacity: { vcpus: input.droplet.vcpus, memoryMb: input.droplet.memoryMb },
+    ...(registryHost && registryUser && registryPassword ? { registry: { url: registryHost, username: registryUser, password: registryPassword } } : {}),
+  });
 }
 
 /** Bumped whenever the algorithm below changes; the agent prints the same constant. */

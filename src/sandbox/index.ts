@@ -5,15 +5,32 @@ import { freePort } from '../local/ports';
 import { startDigitalOceanApi, type DigitalOceanApiOptions, type DigitalOceanSandbox } from './digitalocean';
 import { createDropletHosts, type DropletHosts, type DropletHostsOptions } from './droplets';
 import type { RailwayApiOptions } from './railway';
+import { createTimings, type SandboxTimings, type TimingsOption } from './timings';
 import { startTriggerPlatform, type TriggerPlatform } from './trigger-platform';
 import type { Webapp } from './webapp';
+
+export {
+  TIMING_NAMES,
+  TIMING_PROFILES,
+  TIMING_TABLE,
+  parseTimingProfile,
+  type SandboxTimings,
+  type TimingName,
+  type TimingProfile,
+  type TimingsOption,
+} from './timings';
 
 export interface SandboxOptions {
   /** Where droplet roots live; a fresh temporary directory (removed on close) by default. */
   readonly dir?: string;
   /** SSH port of every droplet on its own loopback address; a free port by default. */
   readonly sshPort?: number;
-  /** Short timings everywhere (tests); realistic-but-quick ones otherwise. */
+  /**
+   * How long things take (docs/sandbox-timings.md): a profile (`fast`, `default`, `realistic`) or
+   * `{ profile, force: { imagePull: 90_000 }, seed }`. Wins over `fast`. Default: `default`.
+   */
+  readonly timings?: TimingsOption;
+  /** Shorthand for `timings: 'fast'` (what tests use). */
   readonly fast?: boolean;
   readonly railway?: RailwayApiOptions;
   readonly digitalocean?: Omit<DigitalOceanApiOptions, 'hosts'>;
@@ -27,10 +44,19 @@ export interface Sandbox {
   readonly railway: TriggerPlatform['railway'];
   readonly webapp: Webapp;
   readonly droplets: DropletHosts;
+  /** The timing table in use; `timings.force('imagePull', 90_000, { times: 1 })` changes one duration from now on. */
+  readonly timings: SandboxTimings;
   /** Environment variables that point trigger-ops at this sandbox (they contain the stand-ins' tokens). */
   readonly env: Readonly<Record<string, string>>;
   /** Stops everything: no process, port or directory is left behind. */
   close(): Promise<void>;
+}
+
+/** One drawn redeploy split into Railway's phases: a quarter queued, the rest building and deploying evenly. */
+function deployPhases(totalMs: number): { queuedMs: number; buildingMs: number; deployingMs: number } {
+  const queuedMs = Math.round(totalMs / 4);
+  const buildingMs = Math.round((totalMs - queuedMs) / 2);
+  return { queuedMs, buildingMs, deployingMs: totalMs - queuedMs - buildingMs };
 }
 
 /**
@@ -41,7 +67,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'trigger-ops-sandbox-'));
   const sshPort = options.sshPort ?? (await freePort());
-  const fast = options.fast ?? false;
+  const timings = createTimings(options.timings ?? (options.fast ? 'fast' : 'default'));
+  const draw = timings.draw;
   const cleanups: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -51,25 +78,27 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const droplets = createDropletHosts({
       baseDir: join(dir, 'droplets'),
       sshPort,
-      supervisorHeartbeatMs: fast ? 500 : 5000,
-      bootDelayMs: fast ? 50 : 1000,
-      cloudInitDelayMs: fast ? 50 : 1500,
+      supervisorHeartbeatMs: () => draw('supervisorHeartbeat'),
+      bootDelayMs: () => draw('dropletBoot'),
+      cloudInitDelayMs: () => draw('cloudInit'),
+      imagePullMs: () => draw('imagePull'),
+      supervisorConnectMs: () => draw('supervisorConnect'),
       ...options.droplets,
     });
     cleanups.push(() => droplets.close());
     const platform = await startTriggerPlatform({
       railway: {
-        deployTimings: fast ? { queuedMs: 20, buildingMs: 30, deployingMs: 30 } : { queuedMs: 300, buildingMs: 1200, deployingMs: 800 },
+        deployTimings: () => deployPhases(draw('railwayRedeploy')),
         ...(options.ports?.railway !== undefined ? { port: options.ports.railway } : {}),
         ...options.railway,
       },
-      webapp: { dequeueWaitMs: fast ? 200 : 1000, ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
+      webapp: { dequeueWaitMs: () => draw('webappDequeueWait'), ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
     });
     cleanups.push(() => platform.close());
     const digitalocean = await startDigitalOceanApi({
       hosts: droplets,
-      bootDelayMs: fast ? 100 : 2000,
-      actionDelayMs: fast ? 100 : 1000,
+      bootDelayMs: () => draw('dropletCreate'),
+      actionDelayMs: () => draw('dropletAction'),
       ...(options.ports?.digitalocean !== undefined ? { port: options.ports.digitalocean } : {}),
       ...options.digitalocean,
     });
@@ -83,10 +112,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       RAILWAY_ENVIRONMENT_ID: platform.railway.environmentId,
       TRIGGER_ADMIN_TOKEN: platform.webapp.adminToken,
       DROPLET_SSH_PORT: String(sshPort),
-      // Fast, yet inside DigitalOcean's 250 requests a minute even when a boot takes long.
-      TRIGGER_OPS_POLL_INTERVAL_MS: fast ? '250' : '1000',
+      // Inside DigitalOcean's 250 requests a minute even when a boot takes long.
+      TRIGGER_OPS_POLL_INTERVAL_MS: String(timings.pollIntervalMs),
     };
-    return { digitalocean, railway: platform.railway, webapp: platform.webapp, droplets, env, close };
+    return { digitalocean, railway: platform.railway, webapp: platform.webapp, droplets, timings, env, close };
   } catch (err) {
     await close();
     throw err;

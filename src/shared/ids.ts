@@ -38,9 +38,8 @@ export function resourceNames(installationId: string) {
     tag: `trigger-ops-${installationId}`,
     firewall: `${prefix}-fw`,
     sshKey: `${prefix}-controller`,
+    /** Also the supervisor's TRIGGER_WORKER_INSTANCE_NAME: one WorkerInstance at the webapp per droplet. */
     droplet: (generation: number) => `${prefix}-g${generation}`,
-    /** Stable supervisor identity at the webapp, the same across droplet generations. */
-    workerInstanceName: `${prefix}-supervisor`,
     workerGroup: `trigger-ops-${installationId}`,
   } as const;
 }
@@ -52,5 +51,7 @@ export function secretNames(installationId: string) {
     controllerSshKey: `${base}/controller-ssh-key`,
     hostKey: `${base}/droplet-host-key`,
     workerToken: `${base}/worker-token`,
+    /** The supervisor's WORKLOAD_TOKEN_SECRET, generated once. */
+    workloadTokenSecret: `${base}/workload-token-secret`,
   } as const;
 }

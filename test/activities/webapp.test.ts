@@ -116,7 +116,7 @@ describe('webapp stand-in, first deploy and bootstrap', () => {
   it('a wrong token, a wrong secret or no instance name get 401 "Invalid or missing worker token"', async () => {
     const attempts: Record<string, string>[] = [
       workerHeaders(`tr_wgt_${'x'.repeat(40)}`, secret),
-      workerHeaders(workerToken, `${secret.slice(0, -1)}0`),
+      workerHeaders(workerToken, `${secret.slice(0, -1)}${secret.endsWith('0') ? '1' : '0'}`),
       workerHeaders(workerToken, 'short'),
       workerHeaders(workerToken, secret, ''),
       { ...workerHeaders(workerToken, secret), authorization: workerToken },

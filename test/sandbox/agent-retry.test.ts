@@ -22,6 +22,7 @@ services:
       TRIGGER_WORKER_TOKEN: \${TRIGGER_WORKER_TOKEN:?}
       MANAGED_WORKER_SECRET: \${MANAGED_WORKER_SECRET:?}
       TRIGGER_WORKER_INSTANCE_NAME: \${TRIGGER_WORKER_INSTANCE_NAME:?}
+      OTEL_EXPORTER_OTLP_ENDPOINT: \${TRIGGER_API_URL:?}/otel
   docker-proxy:
     image: ghcr.io/tecnativa/docker-socket-proxy:0.3.0
     restart: unless-stopped

@@ -53,7 +53,16 @@ describe('the sandbox, end to end through the real clients', () => {
     const connection = await connectDroplet({ host: ip, port: Number(sandbox.env['DROPLET_SSH_PORT']), username: 'root', privateKey: controller.privateKey, pinnedHostKey: hostKey.publicKey, timeoutMs: 5000 });
     try {
       await waitFor('cloud-init', async () => ((await connection.run('cloud-init status --format json')).stdout.includes('"done"') ? true : undefined), 20_000, 100);
-      const env = buildSupervisorEnv({ imageTag: 'v4.5.12', apiUrl: sandbox.webapp.url, workerToken, managedWorkerSecret, workerInstanceName: instance });
+      const env = buildSupervisorEnv({
+        imageTag: 'v4.5.12',
+        apiUrl: sandbox.webapp.url,
+        workerToken,
+        managedWorkerSecret,
+        workerInstanceName: instance,
+        workloadTokenSecret: 'a1'.repeat(32),
+        dockerApiVersion: '1.47',
+        capacity: { vcpus: 2, memoryMb: 4096 },
+      });
       const cmd = agentApplyCommand({ env, compose: buildSupervisorCompose() });
       const applied = parseAgentOutput('apply', (await connection.run(cmd.command, { stdin: cmd.stdin ?? '' })).stdout);
       assert.equal(applied.ok, true, JSON.stringify(applied));

@@ -161,7 +161,10 @@ const ENV_INPUT: SupervisorEnvInput = {
   apiUrl: 'https://trigger.example.com',
   workerToken: 'tr_wgt_0123456789abcdefghijABCDEFGHIJ0123456789',
   managedWorkerSecret: '9f86d081884c7d659a2feaa0c55ad015',
-  workerInstanceName: 'tops-test-droplet',
+  workerInstanceName: 'tops-test-g1',
+  workloadTokenSecret: '0f'.repeat(32),
+  dockerApiVersion: '1.47',
+  capacity: { vcpus: 2, memoryMb: 4096 },
   registry: { url: 'registry.digitalocean.com', username: 'ops', password: "p@ss w0rd $HOME \"x\"" },
 };
 

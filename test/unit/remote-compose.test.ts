@@ -3,10 +3,12 @@ import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import {
+  buildDesiredSupervisorEnv,
   buildSupervisorCompose,
   buildSupervisorEnv,
   configHash,
   formatEnvLine,
+  resourceMonitorTotals,
   SUPERVISOR_CONTAINER,
   type SupervisorEnvInput,
 } from '../../src/remote/compose';
@@ -26,7 +28,10 @@ const base: SupervisorEnvInput = {
   apiUrl: 'https://trigger.example.com/',
   workerToken: 'tr_wgt_abcdefghijABCDEFGHIJ0123456789abcdefghij',
   managedWorkerSecret: '0123456789abcdef0123456789abcdef',
-  workerInstanceName: 'tops-prod-1a2b',
+  workerInstanceName: 'tops-prod-g1',
+  workloadTokenSecret: 'ab'.repeat(32),
+  dockerApiVersion: '1.47',
+  capacity: { vcpus: 2, memoryMb: 4096 },
 };
 
 function findKey(value: unknown, key: string, path = ''): string[] {
@@ -61,6 +66,10 @@ describe('buildSupervisorCompose', () => {
     assert.equal(supervisor.environment['TRIGGER_WORKER_INSTANCE_NAME'], '${TRIGGER_WORKER_INSTANCE_NAME:?}');
     assert.equal(supervisor.environment['DOCKER_RUNNER_NETWORKS'], 'supervisor');
     assert.ok(!('ENFORCE_MACHINE_PRESETS' in supervisor.environment));
+    assert.equal(supervisor.environment['WORKLOAD_TOKEN_ENFORCEMENT'], 'enforce');
+    assert.equal(supervisor.environment['WORKLOAD_TOKEN_SECRET'], '${WORKLOAD_TOKEN_SECRET:?}');
+    assert.equal(supervisor.environment['DOCKER_API_VERSION'], '${DOCKER_API_VERSION:?}');
+    assert.equal(supervisor.environment['RESOURCE_MONITOR_ENABLED'], '1');
     assert.ok(supervisor.healthcheck?.test.join(' ').includes('8020/health'));
     assert.equal(supervisor.logging?.driver, 'local');
     assert.equal(supervisor.logging?.options['max-size'], '20m');
@@ -71,9 +80,9 @@ describe('buildSupervisorCompose', () => {
 
   it('holds no secret values: each comes from the .env, and every required variable is in it', () => {
     const env = buildSupervisorEnv(base);
-    assert.ok(!yaml.includes(base.workerToken) && !yaml.includes(base.managedWorkerSecret));
+    assert.ok(!yaml.includes(base.workerToken) && !yaml.includes(base.managedWorkerSecret) && !yaml.includes(base.workloadTokenSecret));
     const required = [...yaml.matchAll(/\$\{([A-Z_]+):\?/g)].map((m) => m[1]!);
-    assert.ok(required.includes('TRIGGER_WORKER_TOKEN') && required.includes('MANAGED_WORKER_SECRET'));
+    for (const name of ['TRIGGER_WORKER_TOKEN', 'MANAGED_WORKER_SECRET', 'WORKLOAD_TOKEN_SECRET']) assert.ok(required.includes(name), name);
     for (const name of required) assert.match(env, new RegExp(`^${name}=.+$`, 'm'), name);
   });
 
@@ -91,7 +100,11 @@ describe('buildSupervisorEnv', () => {
       'OTEL_EXPORTER_OTLP_ENDPOINT=https://trigger.example.com/otel',
       `TRIGGER_WORKER_TOKEN=${base.workerToken}`,
       `MANAGED_WORKER_SECRET=${base.managedWorkerSecret}`,
-      'TRIGGER_WORKER_INSTANCE_NAME=tops-prod-1a2b',
+      'TRIGGER_WORKER_INSTANCE_NAME=tops-prod-g1',
+      `WORKLOAD_TOKEN_SECRET=${base.workloadTokenSecret}`,
+      'DOCKER_API_VERSION=v1.47',
+      'RESOURCE_MONITOR_OVERRIDE_CPU_TOTAL=1.5',
+      'RESOURCE_MONITOR_OVERRIDE_MEMORY_TOTAL_GB=3',
       'DOCKER_REGISTRY_URL=',
       'DOCKER_REGISTRY_USERNAME=',
       'DOCKER_REGISTRY_PASSWORD=',
@@ -123,6 +136,49 @@ describe('buildSupervisorEnv', () => {
     assert.throws(() => buildSupervisorEnv({ ...base, workerToken: 'nope' }), /workerToken: must be a worker group token/);
     assert.throws(() => buildSupervisorEnv({ ...base, apiUrl: 'ftp://x' }), /apiUrl/);
     assert.throws(() => buildSupervisorEnv({ ...base, workerInstanceName: 'has space' }), /workerInstanceName/);
+    assert.throws(() => buildSupervisorEnv({ ...base, workloadTokenSecret: 'short' }), /workloadTokenSecret: must be 64 hex characters/);
+    assert.throws(() => buildSupervisorEnv({ ...base, dockerApiVersion: 'v1.47' }), /dockerApiVersion: must be a Docker API version such as "1.47"/);
+    assert.throws(() => buildSupervisorEnv({ ...base, capacity: { vcpus: 0, memoryMb: 4096 } }), /capacity\.vcpus/);
+  });
+});
+
+describe('resourceMonitorTotals', () => {
+  it('leaves half a vCPU and 1 GiB for the supervisor, docker-proxy and dockerd, at most a quarter of a small droplet', () => {
+    assert.deepEqual(resourceMonitorTotals({ vcpus: 1, memoryMb: 1024 }), { cpu: 0.75, memoryGb: 0.75 });
+    assert.deepEqual(resourceMonitorTotals({ vcpus: 2, memoryMb: 4096 }), { cpu: 1.5, memoryGb: 3 });
+    assert.deepEqual(resourceMonitorTotals({ vcpus: 4, memoryMb: 8192 }), { cpu: 3.5, memoryGb: 7 });
+    assert.deepEqual(resourceMonitorTotals({ vcpus: 8, memoryMb: 16384 }), { cpu: 7.5, memoryGb: 15 });
+    assert.deepEqual(resourceMonitorTotals({ vcpus: 1, memoryMb: 512 }), { cpu: 0.75, memoryGb: 0.38 });
+  });
+});
+
+describe('buildDesiredSupervisorEnv', () => {
+  const desired = {
+    supervisorVersion: 'v4.5.12',
+    apiUrl: 'https://trigger.example.com',
+    workerToken: base.workerToken,
+    workloadTokenSecret: base.workloadTokenSecret,
+    webappVariables: { MANAGED_WORKER_SECRET: base.managedWorkerSecret, SESSION_SECRET: 'not for the droplet' },
+    droplet: { name: 'tops-prod-g2', vcpus: 4, memoryMb: 8192 },
+    dockerApiVersion: '1.51',
+  };
+
+  it('names the supervisor after its droplet and sizes it to the droplet', () => {
+    const env = buildDesiredSupervisorEnv(desired);
+    assert.match(env, /^TRIGGER_WORKER_INSTANCE_NAME=tops-prod-g2$/m);
+    assert.match(env, /^DOCKER_API_VERSION=v1\.51$/m);
+    assert.match(env, /^RESOURCE_MONITOR_OVERRIDE_CPU_TOTAL=3\.5$/m);
+    assert.match(env, /^RESOURCE_MONITOR_OVERRIDE_MEMORY_TOTAL_GB=7$/m);
+    assert.doesNotMatch(env, /not for the droplet/);
+  });
+
+  it('takes pull credentials only when all three registry variables are set', () => {
+    const registry = { DEPLOY_REGISTRY_HOST: 'registry.digitalocean.com', DEPLOY_REGISTRY_USERNAME: 'ops', DEPLOY_REGISTRY_PASSWORD: 'pw-123456' };
+    const all = buildDesiredSupervisorEnv({ ...desired, webappVariables: { ...desired.webappVariables, ...registry } });
+    assert.match(all, /^DOCKER_REGISTRY_URL=registry\.digitalocean\.com$/m);
+    assert.match(all, /^DOCKER_REGISTRY_PASSWORD=pw-123456$/m);
+    const partial = buildDesiredSupervisorEnv({ ...desired, webappVariables: { ...desired.webappVariables, DEPLOY_REGISTRY_HOST: 'x.example.com' } });
+    assert.match(partial, /^DOCKER_REGISTRY_URL=$/m);
   });
 });
 

@@ -73,7 +73,7 @@ describe('deploy survives a worker killed with SIGKILL', () => {
       assert.equal(state.droplets.filter((d) => d.tags.includes(tag)).length, 1);
       assert.equal(state.firewalls.filter((f) => f.name === `tops-${installationId}-fw`).length, 1);
       assert.equal(state.sshKeys.filter((k) => k.name === `tops-${installationId}-controller`).length, 1);
-      assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === `tops-${installationId}-supervisor` && i.workerVersion === '4.5.12'));
+      assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === `tops-${installationId}-g1` && i.workerVersion === '4.5.12'));
       assert.equal(result.droplet.name, `tops-${installationId}-g1`);
     });
   }
@@ -94,7 +94,7 @@ describe('deploy survives a worker killed with SIGKILL', () => {
     const after = world.sandbox.digitalocean.inspect().droplets.filter((d) => d.tags.includes('trigger-ops-crash-droplet'));
     assert.deepEqual(after.map((d) => d.id), before.map((d) => d.id));
     await waitFor('the webapp to see v4.5.13', () =>
-      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-crash-droplet-supervisor' && i.workerVersion === '4.5.13'),
+      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-crash-droplet-g1' && i.workerVersion === '4.5.13'),
     );
   });
 });

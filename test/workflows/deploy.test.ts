@@ -1,16 +1,20 @@
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { loadComposeProject } from '../../src/sandbox/droplets/compose';
 import type { DeployInput, DeployResult } from '../../src/shared/deploy';
-import { deploy, statusQuery, teardown, upgradeSupervisorUpdate } from '../../src/workflows';
+import { secretNames } from '../../src/shared/ids';
+import { deploy, teardown } from '../../src/workflows';
+import { statusQuery, upgradeSupervisorUpdate } from '../../src/shared/installation-messages';
 import { startWorld, type World } from '../helpers/installation';
 import { decodedHistory, secretValues } from '../helpers/secrets';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
+import { parseSupervisorEnv } from '../../vendor/trigger/v4.5.12/supervisor-env';
 
 const FAST = { healthTimeoutSeconds: 20, bootTimeoutSeconds: 30 };
 
@@ -51,6 +55,12 @@ function assertNothingLeft(world: World, installationId: string): void {
   );
 }
 
+/** The installation's workload token secret, as the controller's secret store holds it. */
+function workloadTokenSecret(world: World, installationId: string): string | undefined {
+  const store = JSON.parse(readFileSync(join(world.dataDir, 'secrets.json'), 'utf8')) as Record<string, string>;
+  return store[secretNames(installationId).workloadTokenSecret];
+}
+
 function webappVariables(world: World): Record<string, string> {
   return { ...world.sandbox.railway.inspect().variables['Trigger.dev'] };
 }
@@ -79,17 +89,35 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
     // Inbound: SSH only. The supervisor's ports (8020, 9090) are never reachable from outside.
     assert.deepEqual((firewall.inbound_rules as { protocol: string; ports: string }[]).map((r) => `${r.protocol}/${r.ports}`), ['tcp/22']);
 
-    const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-supervisor');
+    const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-g1');
     assert.ok(instance, 'the webapp saw the supervisor connect');
     assert.equal(instance.workerVersion, '4.5.12');
     await waitFor('a heartbeat after connect', () =>
-      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-supervisor' && i.lastHeartbeatAt !== i.connectedAt) ? true : undefined,
+      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-g1' && i.lastHeartbeatAt !== i.connectedAt) ? true : undefined,
     );
 
     const view = world.sandbox.droplets.inspect(result.droplet.id);
     const supervisor = view.containers.find((c) => c.name === 'trigger-supervisor-1');
     assert.equal(supervisor?.state, 'running');
     assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
+  });
+
+  it("runs the supervisor with its droplet's name, size and Docker API, and enforced workload tokens", async () => {
+    const droplet = owned(world, 'happy').droplets[0]!;
+    assert.equal(droplet.size, 's-2vcpu-4gb');
+    const dir = join(world.sandbox.droplets.inspect(droplet.id).root, 'opt', 'trigger-ops', 'supervisor');
+    const project = loadComposeProject({ cwd: dir, projectDirectory: dir, files: [], envFiles: [], projectName: undefined, shellEnv: {} });
+    const parsed = parseSupervisorEnv(project.services.find((s) => s.name === 'supervisor')?.environment ?? {});
+    assert.ok(parsed.success, parsed.success ? '' : parsed.issues.join('\n'));
+    const env = parsed.data;
+    assert.equal(env.TRIGGER_WORKER_INSTANCE_NAME, droplet.name);
+    assert.equal(env.WORKLOAD_TOKEN_ENFORCEMENT, 'enforce');
+    assert.match(env.WORKLOAD_TOKEN_SECRET ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(env.WORKLOAD_TOKEN_SECRET, workloadTokenSecret(world, 'happy'));
+    // The sandbox droplet runs Docker 27.5.1, which speaks API 1.47.
+    assert.equal(env.DOCKER_API_VERSION, 'v1.47');
+    assert.equal(env.RESOURCE_MONITOR_ENABLED, true);
+    assert.deepEqual([env.RESOURCE_MONITOR_OVERRIDE_CPU_TOTAL, env.RESOURCE_MONITOR_OVERRIDE_MEMORY_TOTAL_GB], [1.5, 3]);
   });
 
   it('is idempotent: running deploy again changes nothing and creates no second droplet', async () => {
@@ -108,6 +136,8 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
   it('keeps every secret out of the history (even decoded), the user data and the failure messages', async () => {
     const secrets = secretValues(world);
     assert.ok(secrets.length >= 8, `expected the run to involve many secrets, found ${secrets.length}`);
+    const workloadSecret = workloadTokenSecret(world, 'happy');
+    assert.ok(workloadSecret && secrets.includes(workloadSecret), 'the workload token secret is among those checked');
     for (const workflowId of ['deploy:happy', 'deploy:happy-again']) {
       const text = await decodedHistory(world.temporal.client, world.temporal.codec, workflowId);
       for (const secret of secrets) assert.ok(!text.includes(secret), `a secret appears in the history of ${workflowId}`);
@@ -261,7 +291,7 @@ describe('deploy: a fatal failure at any step rolls back completely', () => {
       const err = await failure(deploying);
       assert.match(err.message, /step "cloud-init": SSH host key of .* is SHA256:.*not the pinned SHA256:/);
       assert.equal(envWritten, false, 'no configuration (and so no secret) reached the impostor');
-      assert.ok(!world.sandbox.webapp.workerInstances().some((i) => i.name === 'tops-mitm-supervisor'));
+      assert.ok(!world.sandbox.webapp.workerInstances().some((i) => i.name.startsWith('tops-mitm-')));
       assertNothingLeft(world, 'mitm');
     } finally {
       clearInterval(watcher);
@@ -306,7 +336,7 @@ describe('deploy: Railway preflight and worker credentials', () => {
     try {
       await world.startWorker();
       const result = await run(world, 'bootstrap');
-      const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-bootstrap-supervisor');
+      const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-bootstrap-g1');
       assert.equal(instance?.group, 'bootstrap');
       assert.equal(result.droplet.name, 'tops-bootstrap-g1');
     } finally {

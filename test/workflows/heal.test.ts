@@ -8,7 +8,7 @@ import { createDigitalOceanApi } from '../../src/activities/digitalocean/client'
 import { createRailwayApiFromConfig } from '../../src/activities/railway';
 import { resourceNames, workflowIds } from '../../src/shared/ids';
 import type { HealEvent, InstallationStatus } from '../../src/shared/lifecycle';
-import { configureUpdate } from '../../src/workflows';
+import { configureUpdate } from '../../src/shared/installation-messages';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { deployAndAdopt, healNow, installationHandle, status, waitForStatus } from '../helpers/lifecycle';
 import { waitFor } from '../helpers/wait';
@@ -53,7 +53,8 @@ describe('heal: observe, pick the smallest repair, perform it through the instal
     world.sandbox.droplets.faults.killSupervisor(await dropletId());
     const events = await healUntilHealthy();
     assert.ok(events.every((e) => ['observed-healthy', 'repaired'].includes(e.decision)), JSON.stringify(events));
-    assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === resourceNames(id).workerInstanceName));
+    const dropletName = (await status(world, id)).desired?.droplet.name;
+    assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === dropletName), 'the supervisor reports under its droplet\'s name');
   });
 
   it('a stopped Docker daemon is started again', async () => {

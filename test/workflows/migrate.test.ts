@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DROPLET_BOOT } from '../../src/sandbox/digitalocean';
 import { resourceNames, workflowIds } from '../../src/shared/ids';
-import { migrateUpdate } from '../../src/workflows';
+import { migrateUpdate } from '../../src/shared/installation-messages';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { deployAndAdopt, installationHandle, status } from '../helpers/lifecycle';
 
@@ -44,6 +44,11 @@ describe('migrate (blue-green) through the installation workflow', () => {
     assert.equal(r.outcome, 'migrated', r.message);
     assert.equal(r.to?.name, resourceNames(id).droplet(2));
     assert.deepEqual(serving(), { droplets: 1, serving: 1, names: [resourceNames(id).droplet(2)] });
+    const reported = world.sandbox.webapp.workerInstances().map((i) => i.name);
+    assert.ok(
+      reported.includes(resourceNames(id).droplet(1)) && reported.includes(resourceNames(id).droplet(2)),
+      `each droplet reported under its own name: ${reported.join(', ')}`,
+    );
     const s = await status(world, id);
     assert.equal(s.desired?.size, 's-4vcpu-8gb');
     assert.equal(s.desired?.generation, 2);

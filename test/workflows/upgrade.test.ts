@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { resourceNames } from '../../src/shared/ids';
-import { configureUpdate, upgradeSupervisorUpdate } from '../../src/workflows';
+import { configureUpdate, upgradeSupervisorUpdate } from '../../src/shared/installation-messages';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { causeChain, deployAndAdopt, status, waitForStatus } from '../helpers/lifecycle';
 
@@ -10,7 +10,7 @@ describe('upgradeSupervisor on the installation workflow', () => {
   let world: World;
   let worker: RunningWorker;
   const id = 'up';
-  const instance = () => world.sandbox.webapp.workerInstances().find((i) => i.name === resourceNames(id).workerInstanceName);
+  const instance = () => world.sandbox.webapp.workerInstances().find((i) => i.name === resourceNames(id).droplet(1));
 
   before(async () => {
     world = await startWorld();

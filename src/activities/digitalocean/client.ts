@@ -203,20 +203,9 @@ export interface DigitalOceanApi {
 }
 
 function toDroplet(d: z.infer<typeof dropletSchema>): Droplet {
-  return {
-    id: d.id,
-    name: d.name,
-    status: d.status,
-    locked: d.locked,
-    createdAt: d.created_at,
-    region: d.region.slug,
-    size: d.size_slug,
-    vcpus: d.vcpus,
-    memoryMb: d.memory,
-    image: d.image.slug ?? undefined,
-    tags: d.tags,
-    publicIpv4: d.networks.v4.find((n) => n.type === 'public')?.ip_address,
-  };
+  const { id, name, status, locked, tags, vcpus } = d;
+  const publicIpv4 = d.networks.v4.find((n) => n.type === 'public')?.ip_address;
+  return { id, name, status, locked, tags, vcpus, createdAt: d.created_at, region: d.region.slug, size: d.size_slug, memoryMb: d.memory, image: d.image.slug ?? undefined, publicIpv4 };
 }
 
 function toAction(a: z.infer<typeof actionSchema>): Action {
@@ -228,16 +217,8 @@ function toSshKey(k: z.infer<typeof sshKeySchema>): SshKey {
 }
 
 function toSize(s: z.infer<typeof sizeSchema>): Size {
-  return {
-    slug: s.slug,
-    vcpus: s.vcpus,
-    memoryMb: s.memory,
-    diskGb: s.disk,
-    priceMonthly: s.price_monthly,
-    priceHourly: s.price_hourly,
-    regions: s.regions,
-    available: s.available,
-  };
+  const { slug, vcpus, regions, available } = s;
+  return { slug, vcpus, regions, available, memoryMb: s.memory, diskGb: s.disk, priceMonthly: s.price_monthly, priceHourly: s.price_hourly };
 }
 
 function toRule(r: z.infer<typeof ruleSchema>): FirewallRule {

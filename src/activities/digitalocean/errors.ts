@@ -1,37 +1,20 @@
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../shared/errors';
+import type { ApplicationFailure } from '@temporalio/common';
+import { ApiError, errorTypeForStatus, toApiFailure, type ApiErrorDetails } from '../api-error';
 
-/**
- * A failed DigitalOcean call, built only from the response (status, DigitalOcean's error body, rate-limit headers)
- * or the transport's error code: never from the request, so the token cannot leak into a message.
- */
-export class DigitalOceanApiError extends Error {
+export interface DigitalOceanErrorDetails extends ApiErrorDetails {
+  /** DigitalOcean's error id (`not_found`, …) or the transport's code (`ECONNABORTED`, …). */
+  readonly code?: string | undefined;
+  readonly requestId?: string | undefined;
+  /** Unix seconds when the oldest counted request leaves the hourly window (ratelimit-reset). */
+  readonly rateLimitResetAt?: number | undefined;
+}
+
+/** A failed DigitalOcean call, classified by its HTTP status (a bad answer or no answer is Unavailable). */
+export class DigitalOceanApiError extends ApiError<DigitalOceanErrorDetails> {
   override readonly name = 'DigitalOceanApiError';
 
-  constructor(
-    /** The adapter method that failed, e.g. `createDroplet`. */
-    readonly operation: string,
-    message: string,
-    readonly details: {
-      /** HTTP status; undefined for timeouts and connection errors. */
-      readonly status?: number | undefined;
-      /** DigitalOcean's error id (`not_found`, …) or the transport's code (`ECONNABORTED`, …). */
-      readonly code?: string | undefined;
-      readonly requestId?: string | undefined;
-      readonly retryAfterSeconds?: number | undefined;
-      /** Unix seconds when the oldest counted request leaves the hourly window (ratelimit-reset). */
-      readonly rateLimitResetAt?: number | undefined;
-    } = {},
-  ) {
-    super(message);
-  }
-
-  get status(): number | undefined {
-    return this.details.status;
-  }
-
-  get retryAfterSeconds(): number | undefined {
-    return this.details.retryAfterSeconds;
+  constructor(operation: string, message: string, details: DigitalOceanErrorDetails = {}) {
+    super(operation, errorTypeForStatus(details.status), message, details);
   }
 
   get requestId(): string | undefined {
@@ -84,8 +67,6 @@ export function toDigitalOceanError(operation: string, err: unknown): unknown {
   });
 }
 
-const MAX_RATE_LIMIT_WAIT_SECONDS = 3600;
-
 /**
  * A DigitalOceanApiError as a Temporal failure with a catalogue type: 401/403 AuthError, 404 NotFound, 400/409/422
  * Rejected (none retryable); 429 RateLimited, retried after retry-after (or when the hourly window frees a slot);
@@ -93,26 +74,6 @@ const MAX_RATE_LIMIT_WAIT_SECONDS = 3600;
  */
 export function toDigitalOceanFailure(err: unknown, now: () => number = Date.now): ApplicationFailure | undefined {
   if (!(err instanceof DigitalOceanApiError)) return undefined;
-  const status = err.status;
-  const details = [{ status: status ?? null, code: err.details.code ?? null, requestId: err.requestId ?? null }];
-  if (status === 401 || status === 403) {
-    return ApplicationFailure.create({ message: err.message, type: ErrorType.AuthError, nonRetryable: true, details });
-  }
-  if (status === 404) return ApplicationFailure.create({ message: err.message, type: ErrorType.NotFound, nonRetryable: true, details });
-  if (status === 429) {
-    const untilReset = err.details.rateLimitResetAt === undefined ? undefined : err.details.rateLimitResetAt - Math.floor(now() / 1000);
-    const seconds = err.retryAfterSeconds ?? untilReset;
-    const delay = seconds === undefined ? undefined : Math.min(Math.max(1, seconds), MAX_RATE_LIMIT_WAIT_SECONDS);
-    return ApplicationFailure.create({
-      message: err.message,
-      type: ErrorType.RateLimited,
-      nonRetryable: false,
-      details,
-      ...(delay === undefined ? {} : { nextRetryDelay: `${delay}s` }),
-    });
-  }
-  if (status !== undefined && status >= 400 && status < 500) {
-    return ApplicationFailure.create({ message: err.message, type: ErrorType.Rejected, nonRetryable: true, details });
-  }
-  return ApplicationFailure.create({ message: err.message, type: ErrorType.Unavailable, nonRetryable: false, details });
+  const untilReset = err.details.rateLimitResetAt === undefined ? undefined : err.details.rateLimitResetAt - Math.floor(now() / 1000);
+  return toApiFailure(err, [{ status: err.status ?? null, code: err.details.code ?? null, requestId: err.requestId ?? null }], err.retryAfterSeconds ?? untilReset);
 }

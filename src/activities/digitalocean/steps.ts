@@ -146,6 +146,22 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       }
     },
 
+    /** A power action, waited for until DigitalOcean reports it completed. */
+    async powerDroplet(input: { dropletId: number; action: 'power_on' | 'power_cycle'; timeoutSeconds: number }) {
+      const action = await api.dropletAction(input.dropletId, { type: input.action });
+      const deadline = Date.now() + input.timeoutSeconds * 1000;
+      let current = action;
+      while (current.status === 'in-progress' && Date.now() < deadline) {
+        progress({ action: current.status });
+        await pause(deps.pollIntervalMs);
+        current = await api.getAction(action.id);
+      }
+      if (current.status !== 'completed') {
+        throw ApplicationFailure.nonRetryable(`${input.action} of droplet ${input.dropletId} ended ${current.status}`, ErrorType.Unavailable);
+      }
+      return { completed: true };
+    },
+
     /** Every droplet of the installation (all generations), by tag. */
     async deleteDroplets(input: { installationId: string }) {
       const tag = resourceNames(input.installationId).tag;

@@ -102,16 +102,7 @@ export const DEPLOYMENTS_QUERY = /* GraphQL */ `
   query Deployments($input: DeploymentListInput!, $first: Int) {
     deployments(input: $input, first: $first) {
       edges {
-        node {
-          id
-          status
-          createdAt
-          updatedAt
-          serviceId
-          environmentId
-          canRedeploy
-          meta
-        }
+        node { id status createdAt updatedAt serviceId environmentId canRedeploy meta }
       }
     }
   }
@@ -119,16 +110,7 @@ export const DEPLOYMENTS_QUERY = /* GraphQL */ `
 
 export const DEPLOYMENT_QUERY = /* GraphQL */ `
   query Deployment($id: String!) {
-    deployment(id: $id) {
-      id
-      status
-      createdAt
-      updatedAt
-      serviceId
-      environmentId
-      canRedeploy
-      meta
-    }
+    deployment(id: $id) { id status createdAt updatedAt serviceId environmentId canRedeploy meta }
   }
 `;
 
@@ -150,16 +132,7 @@ export const SERVICE_INSTANCE_DEPLOY_MUTATION = /* GraphQL */ `
 
 export const DEPLOYMENT_REDEPLOY_MUTATION = /* GraphQL */ `
   mutation DeploymentRedeploy($id: String!) {
-    deploymentRedeploy(id: $id) {
-      id
-      status
-      createdAt
-      updatedAt
-      serviceId
-      environmentId
-      canRedeploy
-      meta
-    }
+    deploymentRedeploy(id: $id) { id status createdAt updatedAt serviceId environmentId canRedeploy meta }
   }
 `;
 

@@ -7,6 +7,7 @@ import { DROPLET_BOOT, FaultQueue, type DigitalOceanFaults } from './faults';
 import { HANDLERS, type HandlerContext } from './handlers';
 import { digitalOceanSpec } from './openapi';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
+import type { Delay } from '../timings';
 import { DigitalOceanState, type ActionRecord, type SshKeyRecord } from './state';
 import { firewallView } from './views';
 
@@ -19,9 +20,9 @@ export interface DigitalOceanApiOptions {
   /** Makes droplets real; addresses only (nullDropletHosts) by default. */
   readonly hosts?: DropletHostDriver;
   /** How long a create takes before the droplet is active (at least as long as hosts.create). Default 300 ms. */
-  readonly bootDelayMs?: number;
+  readonly bootDelayMs?: Delay;
   /** How long a droplet action takes (at least as long as its host call). Default 300 ms. */
-  readonly actionDelayMs?: number;
+  readonly actionDelayMs?: Delay;
   /** Check every response body against the spec; a violation becomes a 500 and is recorded. Default true. */
   readonly validateResponses?: boolean;
   /** Per-token limits; DigitalOcean's 250/minute and 5,000/hour by default. */

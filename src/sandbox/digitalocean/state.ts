@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DropletHostDriver, DropletSpec } from '../contracts';
+import { delayMs, type Delay } from '../timings';
 import { notFound, unprocessable } from './api-error';
 import { findImage, findSize, REGIONS, type ImageEntry } from './catalog';
 import { sshKeyFingerprint } from './fingerprint';
@@ -79,8 +80,8 @@ export interface FirewallInput {
 
 export interface StateOptions {
   readonly hosts: DropletHostDriver;
-  readonly bootDelayMs: number;
-  readonly actionDelayMs: number;
+  readonly bootDelayMs: Delay;
+  readonly actionDelayMs: Delay;
 }
 
 const USER_DATA_LIMIT = 64 * 1024;
@@ -165,11 +166,11 @@ export class DigitalOceanState {
     };
     this.run(droplet.id, async () => {
       if (bootFails) {
-        await this.sleep(this.options.bootDelayMs);
+        await this.sleep(delayMs(this.options.bootDelayMs));
         this.finish(action, 'errored');
         return;
       }
-      const [host] = await Promise.all([this.options.hosts.create(spec), this.sleep(this.options.bootDelayMs)]);
+      const [host] = await Promise.all([this.options.hosts.create(spec), this.sleep(delayMs(this.options.bootDelayMs))]);
       if (this.droplets.get(droplet.id) === droplet) {
         droplet.ipv4 = host.ipv4;
         droplet.status = 'active';
@@ -400,7 +401,7 @@ export class DigitalOceanState {
     droplet.locked = true;
     this.run(droplet.id, async () => {
       try {
-        await Promise.all([hostCall(), this.sleep(this.options.actionDelayMs)]);
+        await Promise.all([hostCall(), this.sleep(delayMs(this.options.actionDelayMs))]);
         apply();
         this.finish(action, 'completed');
       } finally {

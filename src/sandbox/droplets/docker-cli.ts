@@ -146,6 +146,20 @@ function imageSizeMb(ref: string): number {
   return ref.includes('/supervisor:') ? (IMAGE_SIZE_MB['supervisor'] ?? 0) : 21.4;
 }
 
+/** `docker version` of Docker Engine 27.5.1 (API 1.47), under the JSON names `{{json .}}` prints. */
+const VERSION = {
+  Client: { Version: '27.5.1', ApiVersion: '1.47', DefaultAPIVersion: '1.47', Os: 'linux', Arch: 'amd64', Context: 'default' },
+  Server: {
+    Platform: { Name: 'Docker Engine - Community' },
+    Version: '27.5.1',
+    ApiVersion: '1.47',
+    MinAPIVersion: '1.24',
+    Os: 'linux',
+    Arch: 'amd64',
+    KernelVersion: '6.8.0-51-generic',
+  },
+};
+
 function info(daemon: DockerDaemon): Record<string, unknown> {
   const containers = [...daemon.containers.values()];
   return {
@@ -172,7 +186,7 @@ function info(daemon: DockerDaemon): Record<string, unknown> {
 
 async function pullImage(daemon: DockerDaemon, ref: string, io: CommandIo, quiet: boolean): Promise<number> {
   const image = normaliseImage(ref);
-  const result = daemon.pull(image);
+  const result = await daemon.pull(image);
   if (!result.ok) {
     io.err(`Error response from daemon: ${result.error}\n`);
     return 1;
@@ -224,9 +238,12 @@ export async function runDockerCli(daemon: DockerDaemon, request: CommandRequest
       else io.out(`Server:\n Containers: ${daemon.containers.size}\n Server Version: 27.5.1\n`);
       return 0;
     }
-    case 'version':
-      io.out('Client: Docker Engine - Community\n Version: 27.5.1\n\nServer: Docker Engine - Community\n Version: 27.5.1\n');
+    case 'version': {
+      const format = lastValue(parseFlags(rest, ['--format', '-f']), '--format', '-f');
+      if (format) io.out(`${renderGoTemplate(format, VERSION)}\n`);
+      else io.out('Client: Docker Engine - Community\n Version: 27.5.1\n\nServer: Docker Engine - Community\n Version: 27.5.1\n');
       return 0;
+    }
     case 'ps': {
       const flags = parseFlags(rest, ['--format', '--filter', '-f']);
       const all = hasFlag(flags, '-a', '--all');
@@ -364,6 +381,24 @@ function selected(project: ComposeProject, names: readonly string[]): ComposeSer
   return project.services.filter((s) => wanted.has(s.name));
 }
 
+/** Pulls the services' images in parallel, as compose does; the first error, if any. */
+async function pullServices(
+  daemon: DockerDaemon,
+  services: readonly ComposeService[],
+  line: (kind: string, name: string, state: string) => void,
+): Promise<string | undefined> {
+  for (const s of services) line('', s.name, 'Pulling');
+  const results = await Promise.all(
+    services.map(async (s) => {
+      const result = await daemon.pull(s.image);
+      line('', s.name, result.ok ? 'Pulled' : `Error ${result.error}`);
+      return result;
+    }),
+  );
+  for (const r of results) if (!r.ok) return r.error;
+  return undefined;
+}
+
 async function runCompose(daemon: DockerDaemon, argv: readonly string[], request: CommandRequest, io: CommandIo): Promise<number> {
   const global = parseFlags(
     argv,
@@ -390,16 +425,7 @@ async function runCompose(daemon: DockerDaemon, argv: readonly string[], request
     switch (sub) {
       case 'pull': {
         const flags = parseFlags(rest, ['--policy']);
-        let failed: string | undefined;
-        for (const s of selected(project, flags.positional)) {
-          line('', s.name, 'Pulling');
-          const result = daemon.pull(s.image);
-          if (result.ok) line('', s.name, 'Pulled');
-          else {
-            line('', s.name, `Error ${result.error}`);
-            failed = result.error;
-          }
-        }
+        const failed = await pullServices(daemon, selected(project, flags.positional), line);
         if (failed) {
           io.err(`Error response from daemon: ${failed}\n`);
           return 1;
@@ -413,16 +439,11 @@ async function runCompose(daemon: DockerDaemon, argv: readonly string[], request
           return 1;
         }
         const services = selected(project, flags.positional);
-        for (const s of services) {
-          if (daemon.images.has(normaliseImage(s.image)) && lastValue(flags, '--pull') !== 'always') continue;
-          line('', s.name, 'Pulling');
-          const result = daemon.pull(s.image);
-          if (!result.ok) {
-            line('', s.name, `Error ${result.error}`);
-            io.err(`Error response from daemon: ${result.error}\n`);
-            return 1;
-          }
-          line('', s.name, 'Pulled');
+        const missing = services.filter((s) => !daemon.images.has(normaliseImage(s.image)) || lastValue(flags, '--pull') === 'always');
+        const failed = await pullServices(daemon, missing, line);
+        if (failed) {
+          io.err(`Error response from daemon: ${failed}\n`);
+          return 1;
         }
         if (hasFlag(flags, '--remove-orphans')) {
           const known = new Set(project.services.map((s) => s.name));

@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { SANDBOX_SUPERVISOR_IMAGE } from '../contracts';
+import { Sleeps } from '../timings';
 import { serveCommands, type CommandIo, type CommandRequest, type CommandSocket } from './command-socket';
 import type { RestartPolicy } from './compose';
 
@@ -64,13 +65,18 @@ export interface DockerDaemonOptions {
   readonly stopTimeoutMs: number;
   /** Starts the simulated supervisor as a tracked child of the droplet (its own process group). */
   readonly startSupervisor: (options: StartProcessOptions) => ChildProcess;
-  readonly extraSupervisorEnv: Readonly<Record<string, string>>;
+  /** Asked at each supervisor start (timings drawn per start, e.g. its delay before "Connected to platform"). */
+  readonly extraSupervisorEnv: () => Readonly<Record<string, string>>;
+  /** How long pulling one image that is not present takes; asked at the start of each such pull. */
+  readonly pullDelayMs: () => number;
   readonly isDiskFull: () => boolean;
   /** Handles a docker CLI invocation (docker-cli.ts); injected to keep this file about state and life cycle. */
   readonly cli: (daemon: DockerDaemon, request: CommandRequest, io: CommandIo) => Promise<number>;
 }
 
 const MAX_LOG_ENTRIES = 5000;
+
+export type PullResult = { readonly ok: true; readonly fresh: boolean } | { readonly ok: false; readonly error: string };
 
 export function normaliseImage(ref: string): string {
   const lastSlash = ref.lastIndexOf('/');
@@ -104,6 +110,11 @@ export class DockerDaemon {
   readonly images = new Map<string, { readonly id: string; readonly pulledAt: Date }>();
   private socket: CommandSocket | undefined;
   private healthTimer: NodeJS.Timeout | undefined;
+  /** Pulls under way, by image: a second pull of the same image waits for the first, as dockerd does. */
+  private readonly pulls = new Map<string, Promise<PullResult>>();
+  private readonly sleeps = new Sleeps();
+  /** Changes whenever the daemon stops or the disk is wiped: a pull that spans it fails. */
+  private epoch = 0;
 
   constructor(private readonly options: DockerDaemonOptions) {}
 
@@ -129,6 +140,8 @@ export class DockerDaemon {
 
   /** Stops the daemon: every container dies with it (`graceful` = SIGTERM first, as on shutdown). */
   async stop(graceful: boolean): Promise<void> {
+    this.epoch++;
+    this.sleeps.cutShort();
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = undefined;
     const socket = this.socket;
@@ -139,20 +152,32 @@ export class DockerDaemon {
 
   /** Forgets everything (a rebuilt disk). */
   wipe(): void {
+    this.epoch++;
+    this.sleeps.cutShort();
     for (const c of this.containers.values()) this.killNow(c);
     this.containers.clear();
     this.images.clear();
   }
 
-  pull(ref: string): { ok: true; fresh: boolean } | { ok: false; error: string } {
+  /** Pulls an image: instant when present, else it takes the drawn pull duration (per image, like a download). */
+  pull(ref: string): Promise<PullResult> {
     const image = normaliseImage(ref);
-    if (!this.options.registry.has(image)) return { ok: false, error: 'manifest unknown' };
-    if (this.images.has(image)) return { ok: true, fresh: false };
+    if (!this.options.registry.has(image)) return Promise.resolve({ ok: false, error: 'manifest unknown' });
+    if (this.images.has(image)) return Promise.resolve({ ok: true, fresh: false });
+    const pending = this.pulls.get(image);
+    if (pending) return pending;
     if (this.options.isDiskFull()) {
-      return { ok: false, error: `failed to register layer: write /var/lib/docker/overlay2: no space left on device` };
+      return Promise.resolve({ ok: false, error: `failed to register layer: write /var/lib/docker/overlay2: no space left on device` });
     }
-    this.images.set(image, { id: imageId(image), pulledAt: new Date() });
-    return { ok: true, fresh: true };
+    const epoch = this.epoch;
+    const pulling = this.sleeps.sleep(this.options.pullDelayMs()).then((): PullResult => {
+      if (epoch !== this.epoch) return { ok: false, error: `error pulling image ${image}: context canceled` };
+      this.images.set(image, { id: imageId(image), pulledAt: new Date() });
+      return { ok: true, fresh: true };
+    });
+    this.pulls.set(image, pulling);
+    void pulling.finally(() => this.pulls.delete(image));
+    return pulling;
   }
 
   create(config: ContainerConfig): Container {
@@ -216,7 +241,7 @@ export class DockerDaemon {
       cwd: '/',
       env: {
         ...c.config.env,
-        ...this.options.extraSupervisorEnv,
+        ...this.options.extraSupervisorEnv(),
         HOSTNAME: c.id.slice(0, 12),
         SANDBOX_WORKER_VERSION: this.options.workerVersionOf(c.config.image),
       },

@@ -3,6 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'nod
 import { join } from 'node:path';
 import { utils } from 'ssh2';
 import type { DropletSpec } from '../contracts';
+import { Sleeps } from '../timings';
 import {
   applyInitStage,
   homeOf,
@@ -32,9 +33,12 @@ export interface DropletRuntime {
   readonly baseDir: string;
   readonly sshPort: number;
   readonly systemPath: string;
-  bootDelayMs: number;
-  readonly cloudInitDelayMs: number;
-  readonly heartbeatIntervalMs: number;
+  /** Durations, asked each time the delay starts (the sandbox draws them from its timing table). */
+  readonly bootDelayMs: () => number;
+  readonly cloudInitDelayMs: () => number;
+  readonly imagePullMs: () => number;
+  readonly supervisorConnectMs: () => number;
+  readonly heartbeatIntervalMs: () => number;
   readonly registry: ReadonlySet<string>;
   readonly workerVersionOf: (ref: string) => string;
   readonly restartBackoffMs: number;
@@ -42,8 +46,6 @@ export interface DropletRuntime {
   readonly healthIntervalMs: number;
   readonly stopTimeoutMs: number;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function newRecord(): CloudInitRecord {
   return {
@@ -85,6 +87,8 @@ export class Droplet {
   readonly docker: DockerDaemon;
   private generation = 0;
   private cloudInitWaiters: (() => void)[] = [];
+  /** Boot and cloud-init waits; power loss cuts them short (the generation then says they are stale). */
+  private readonly sleeps = new Sleeps();
 
   constructor(
     readonly spec: DropletSpec,
@@ -118,11 +122,14 @@ export class Droplet {
         const [cmd = process.execPath, ...args] = tsxCommand('supervisor-process.ts');
         return this.spawnTracked(cmd, args, this.root, { ...env, PATH: runtime.systemPath }, ['ignore', 'pipe', 'pipe']);
       },
-      extraSupervisorEnv: {
+      extraSupervisorEnv: () => ({
         TRIGGER_OPS_ROOT: this.root,
         SANDBOX_DROPLET_IP: ip,
-        SANDBOX_HEARTBEAT_INTERVAL_MS: String(runtime.heartbeatIntervalMs),
-      },
+        SANDBOX_HEARTBEAT_INTERVAL_MS: String(runtime.heartbeatIntervalMs()),
+        // The supervisor connects this long after its container started (its own process start-up included).
+        SANDBOX_CONNECT_AT_MS: String(Date.now() + runtime.supervisorConnectMs()),
+      }),
+      pullDelayMs: () => runtime.imagePullMs(),
       isDiskFull: () => this.diskFull,
       cli: (daemon, request, io) => {
         this.record('docker', request.argv);
@@ -226,7 +233,7 @@ export class Droplet {
   async boot(fresh: boolean): Promise<void> {
     const generation = ++this.generation;
     this.power = 'booting';
-    if (this.runtime.bootDelayMs > 0) await sleep(this.runtime.bootDelayMs);
+    await this.sleeps.sleep(this.runtime.bootDelayMs());
     if (generation !== this.generation) return;
     mkdirSync(join(this.root, 'root'), { recursive: true });
     mkdirSync(join(this.root, 'usr', 'local', 'bin'), { recursive: true });
@@ -253,7 +260,7 @@ export class Droplet {
   }
 
   private async runCloudInit(generation: number): Promise<void> {
-    if (this.runtime.cloudInitDelayMs > 0) await sleep(this.runtime.cloudInitDelayMs);
+    await this.sleeps.sleep(this.runtime.cloudInitDelayMs());
     if (generation !== this.generation) return;
     const errors: string[] = [];
     try {
@@ -292,6 +299,7 @@ export class Droplet {
   /** Everything stops at once, as when power is cut; `graceful` lets containers see SIGTERM first. */
   async halt(graceful: boolean): Promise<void> {
     this.generation++;
+    this.sleeps.cutShort();
     this.power = 'off';
     await this.ssh.stop();
     await this.docker.stop(graceful);

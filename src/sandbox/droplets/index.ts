@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { SANDBOX_SUPERVISOR_IMAGE, SANDBOX_SUPERVISOR_TAGS, type DropletHostDriver, type DropletSpec } from '../contracts';
+import { delayMs, type Delay } from '../timings';
 import type { CloudInitStatus, WrittenFile } from './cloud-init';
 import { normaliseImage, type ContainerState, type HealthStatus } from './docker-daemon';
 import { Droplet, type DropletRuntime, type HostCall, type PowerState } from './droplet';
@@ -23,11 +24,15 @@ export interface DropletHostsOptions {
   /** The SSH port every droplet listens on at its own address. Default 2222. */
   readonly sshPort?: number;
   /** Time from power on to sshd answering. Default 0. */
-  readonly bootDelayMs?: number;
+  readonly bootDelayMs?: Delay;
   /** Time cloud-init spends before its final stage (packages, runcmd). Default 0. */
-  readonly cloudInitDelayMs?: number;
+  readonly cloudInitDelayMs?: Delay;
+  /** Time a pull of one image not yet on the droplet takes (a present image is instant). Default 0. */
+  readonly imagePullMs?: Delay;
+  /** Time from a supervisor container's start to its "Connected to platform". Default 0. */
+  readonly supervisorConnectMs?: Delay;
   /** The simulated supervisor's heartbeat interval. Default 30 s, like the real one. */
-  readonly supervisorHeartbeatMs?: number;
+  readonly supervisorHeartbeatMs?: Delay;
   /** Image references the sandbox registry serves; others fail to pull with `manifest unknown`. */
   readonly knownImages?: readonly string[];
   /** First delay of Docker's restart backoff (doubles per restart). Default 100 ms, as in Docker. */
@@ -94,7 +99,7 @@ export interface DropletFaults {
   dropConnections(id: number): number;
   /** sshd presents another host key (as a man in the middle would). */
   differentHostKey(id: number): void;
-  /** Boot delay for every later power on, create and rebuild. */
+  /** Boot delay for every later power on, create and rebuild (instead of the configured one, until clear()). */
   delayBoot(ms: number): void;
   /** cloud-init ends in `error`: for the given droplet's next cloud-init run, or for the next droplet created. */
   failCloudInit(id?: number): void;
@@ -130,13 +135,16 @@ export function defaultKnownImages(): string[] {
  * private root, a docker daemon with the simulated supervisor, and host stand-ins. See docs/droplet-contract.md.
  */
 export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
+  let bootDelayFault: number | undefined;
   const runtime: DropletRuntime = {
     baseDir: options.baseDir,
     sshPort: options.sshPort ?? 2222,
     systemPath: options.systemPath ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-    bootDelayMs: options.bootDelayMs ?? 0,
-    cloudInitDelayMs: options.cloudInitDelayMs ?? 0,
-    heartbeatIntervalMs: options.supervisorHeartbeatMs ?? 30_000,
+    bootDelayMs: () => bootDelayFault ?? delayMs(options.bootDelayMs ?? 0),
+    cloudInitDelayMs: () => delayMs(options.cloudInitDelayMs ?? 0),
+    imagePullMs: () => delayMs(options.imagePullMs ?? 0),
+    supervisorConnectMs: () => delayMs(options.supervisorConnectMs ?? 0),
+    heartbeatIntervalMs: () => delayMs(options.supervisorHeartbeatMs ?? 30_000),
     registry: new Set((options.knownImages ?? defaultKnownImages()).map(normaliseImage)),
     workerVersionOf,
     restartBackoffMs: options.restartBackoffMs ?? 100,
@@ -215,13 +223,13 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
       sshServe: (id) => get(id).setSshMode('serve'),
       dropConnections: (id) => get(id).dropSshConnections(),
       differentHostKey: (id) => get(id).impersonateHostKey(),
-      delayBoot: (ms) => void (runtime.bootDelayMs = ms),
+      delayBoot: (ms) => void (bootDelayFault = ms),
       failCloudInit: (id) => {
         if (id === undefined) failNextCreate = true;
         else get(id).failCloudInit = true;
       },
       clear: () => {
-        runtime.bootDelayMs = options.bootDelayMs ?? 0;
+        bootDelayFault = undefined;
         failNextCreate = false;
         for (const d of droplets.values()) {
           d.diskFull = false;

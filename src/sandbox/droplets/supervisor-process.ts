@@ -3,8 +3,8 @@
 // workload port first, then connect to the platform with the worker token and managed secret (exit 1 on failure,
 // so the restart policy makes a crash loop), then heartbeats and a dequeue long-poll loop.
 import { createServer } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { parseSupervisorEnv } from '../../../vendor/trigger/v4.5.12/supervisor-env';
 
 const env = process.env;
 
@@ -13,14 +13,13 @@ function log(level: 'info' | 'warn' | 'error' | 'debug', message: string, fields
   (level === 'error' ? process.stderr : process.stdout).write(`${line}\n`);
 }
 
-function required(name: string): string {
-  const value = env[name];
-  if (!value) {
-    log('error', 'Invalid environment', { issues: [{ path: [name], message: 'Required' }] });
-    process.exit(1);
-  }
-  return value;
+// The real supervisor's own schema (v4.5.12 env.ts): an environment it would refuse at start stops this one too.
+const parsed = parseSupervisorEnv(env);
+if (!parsed.success) {
+  log('error', 'Invalid environment', { issues: parsed.issues });
+  process.exit(1);
 }
+const config = parsed.data;
 
 function readToken(raw: string): string {
   if (!raw.startsWith('file://')) return raw;
@@ -28,10 +27,10 @@ function readToken(raw: string): string {
   return readFileSync(`${env['TRIGGER_OPS_ROOT'] ?? ''}${raw.slice('file://'.length)}`, 'utf8').trim();
 }
 
-const apiUrl = required('TRIGGER_API_URL').replace(/\/$/, '');
-const token = readToken(required('TRIGGER_WORKER_TOKEN'));
-const secret = required('MANAGED_WORKER_SECRET');
-const instanceName = env['TRIGGER_WORKER_INSTANCE_NAME'] || randomUUID();
+const apiUrl = config.TRIGGER_API_URL.replace(/\/$/, '');
+const token = readToken(config.TRIGGER_WORKER_TOKEN);
+const secret = config.MANAGED_WORKER_SECRET;
+const instanceName = config.TRIGGER_WORKER_INSTANCE_NAME;
 const workerVersion = env['SANDBOX_WORKER_VERSION'] ?? '0.0.0';
 const host = env['SANDBOX_DROPLET_IP'] ?? '127.0.0.1';
 const port = Number(env['TRIGGER_WORKLOAD_API_PORT_INTERNAL'] ?? '8020');
@@ -39,6 +38,8 @@ const heartbeatMs =
   Number(env['SANDBOX_HEARTBEAT_INTERVAL_MS'] ?? '') ||
   Number(env['TRIGGER_WORKER_HEARTBEAT_INTERVAL_SECONDS'] ?? '30') * 1000;
 const idleMs = Number(env['TRIGGER_DEQUEUE_IDLE_INTERVAL_MS'] ?? '1000');
+// When the session is established (epoch ms): the container's start plus a start-up time the sandbox draws per start.
+const connectAt = Number(env['SANDBOX_CONNECT_AT_MS'] ?? '0') || 0;
 
 const headers = {
   authorization: `Bearer ${token}`,
@@ -119,7 +120,7 @@ async function dequeueLoop(): Promise<void> {
 
 health.listen(port, host, () => {
   log('info', 'Workload API listening', { host, port, workerVersion, instanceName });
-  connectToPlatform().then(() => {
+  new Promise((resolve) => setTimeout(resolve, Math.max(0, connectAt - Date.now()))).then(connectToPlatform).then(() => {
     startHeartbeats();
     void dequeueLoop();
   }, () => process.exit(1));

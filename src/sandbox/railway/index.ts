@@ -21,10 +21,10 @@ import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitWindow } from './
 import { mutationResolvers, queryResolvers } from './resolvers';
 import { loadRailwaySchema } from './schema';
 import { seedTriggerTemplate, type SeededProject, type TriggerTemplateSeed } from './seed';
-import { DEFAULT_DEPLOY_TIMINGS, RailwayStore, type DeployTimings } from './store';
+import { DEFAULT_DEPLOY_TIMINGS, RailwayStore, type DeployTimings, type DeployTimingsSource } from './store';
 
 export { RailwayStore, DEFAULT_DEPLOY_TIMINGS } from './store';
-export type { BootHook, DeployTimings, DeploymentListener } from './store';
+export type { BootHook, DeployTimings, DeployTimingsSource, DeploymentListener } from './store';
 export type { DeploymentRecord, DeploymentStatus, LogRecord } from './model';
 export { PUBLISHED_DEFAULT_SECRETS, SERVICE_NAMES, WEBAPP_SECRET_NAMES } from './seed';
 export type { SeededProject, TriggerTemplateSeed } from './seed';
@@ -39,8 +39,8 @@ export interface RailwayApiOptions {
   /** 0 (default) picks a free port. */
   readonly port?: number;
   readonly seed?: TriggerTemplateSeed;
-  /** Phase durations of deployments; tests use tens of milliseconds. */
-  readonly deployTimings?: Partial<DeployTimings>;
+  /** Phase durations of deployments (tests use tens of milliseconds), or a function asked once per deployment. */
+  readonly deployTimings?: Partial<DeployTimings> | (() => DeployTimings);
   /** Per-token fixed windows; default Railway Pro (10,000/h, 50/s). */
   readonly rateLimits?: readonly RateLimitWindow[];
 }
@@ -77,7 +77,8 @@ export interface RailwayApi extends SeededProject {
 /** Starts the Railway GraphQL stand-in: the official schema, a seeded Trigger.dev template project, real HTTP. */
 export async function startRailwayApi(options: RailwayApiOptions = {}): Promise<RailwayApi> {
   const schema = loadRailwaySchema();
-  const store = new RailwayStore({ ...DEFAULT_DEPLOY_TIMINGS, ...options.deployTimings });
+  const timings = options.deployTimings;
+  const store = new RailwayStore(typeof timings === 'function' ? timings : ({ ...DEFAULT_DEPLOY_TIMINGS, ...timings } satisfies DeployTimingsSource));
   const seeded = seedTriggerTemplate(store, options.seed);
   const accountToken = randomUUID();
   const accountTokens = new Set([accountToken]);

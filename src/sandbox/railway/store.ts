@@ -21,6 +21,9 @@ export interface DeployTimings {
 
 export const DEFAULT_DEPLOY_TIMINGS: DeployTimings = { queuedMs: 300, buildingMs: 1_500, deployingMs: 1_000 };
 
+/** Fixed phase durations, or a function asked once per deployment (the sandbox draws them from its timing table). */
+export type DeployTimingsSource = DeployTimings | (() => DeployTimings);
+
 /**
  * Decides how a deployment of one service ends when it leaves DEPLOYING: the webapp stand-in uses it to crash on
  * bad secrets and to print its boot logs (the bootstrap banner among them).
@@ -45,14 +48,14 @@ export class RailwayStore {
   readonly #bootHooks = new Map<string, BootHook>();
   readonly #listeners = new Set<DeploymentListener>();
   readonly #timers = new Set<NodeJS.Timeout>();
-  #timings: DeployTimings;
+  #timings: DeployTimingsSource;
   #disposed = false;
 
-  constructor(timings: DeployTimings = DEFAULT_DEPLOY_TIMINGS) {
+  constructor(timings: DeployTimingsSource = DEFAULT_DEPLOY_TIMINGS) {
     this.#timings = timings;
   }
 
-  setDeployTimings(timings: DeployTimings): void {
+  setDeployTimings(timings: DeployTimingsSource): void {
     this.#timings = timings;
   }
 
@@ -232,7 +235,7 @@ export class RailwayStore {
       this.#finish(deployment);
       return deployment;
     }
-    const t = this.#timings;
+    const t = typeof this.#timings === 'function' ? this.#timings() : this.#timings;
     this.#after(t.queuedMs, () => {
       if (deployment.status !== 'QUEUED') return;
       this.#setStatus(deployment, 'BUILDING');

@@ -4,6 +4,7 @@ import type { FaultKind } from '../contracts';
 import type { RailwayStore } from '../railway';
 import { createFaultQueue, type Faults } from '../railway/faults';
 import { createServerLifecycle, listen, readBody, sendJson, sendText } from '../railway/http-util';
+import { delayMs, type Delay } from '../timings';
 import { bootWebapp, DEFAULT_MANAGED_WORKER_SECRET } from './boot';
 import { WorkerGroupRegistry, type WorkerGroup, type WorkerInstance } from './worker-groups';
 
@@ -23,7 +24,7 @@ export interface WebappOptions {
   /** 0 (default) picks a free port. */
   readonly port?: number;
   /** How long /dequeue holds an empty long-poll (default 1000 ms). */
-  readonly dequeueWaitMs?: number;
+  readonly dequeueWaitMs?: Delay;
 }
 
 export interface Webapp {
@@ -132,7 +133,7 @@ export async function reserveWebapp(options: { host?: string; port?: number } = 
           return sendJson(res, 200, { ok: true });
         }
         registry.instance(group, instanceName).dequeues += 1;
-        await lifecycle.wait(dequeueWaitMs);
+        await lifecycle.wait(delayMs(dequeueWaitMs));
         return sendJson(res, 200, []);
       };
 

@@ -81,29 +81,26 @@ async function look(inst: Installation, desired: DesiredState): Promise<RepairDe
 async function repair(inst: Installation, desired: DesiredState, decision: RepairDecision): Promise<void> {
   const { state } = inst;
   const host = { installationId: inst.id, ipv4: desired.droplet.ipv4 };
-  const healthy = () =>
-    acts
-      .waitForSupervisorHealthy({ ...host, supervisorVersion: desired.supervisorVersion, timeoutSeconds: state.settings.healthTimeoutSeconds })
-      .catch(() => undefined);
   switch (decision.action) {
     case 'replace-droplet': {
       const moved = await runMigrate(inst, { reason: decision.reason });
       if (moved.outcome !== 'migrated') throw ApplicationFailure.nonRetryable(moved.message, ErrorType.MigrateFailed);
       return;
     }
+    case 'prune':
+      await acts.pruneDocker(host);
+      return;
+    case 'none':
+    case 'operator':
+      return;
     case 'power-on':
     case 'power-cycle':
       await acts.powerDroplet({ dropletId: desired.droplet.id, action: decision.action === 'power-on' ? 'power_on' : 'power_cycle', timeoutSeconds: state.settings.bootTimeoutSeconds });
       await acts.waitForDropletActive({ dropletId: desired.droplet.id, timeoutSeconds: state.settings.bootTimeoutSeconds });
-      await healthy();
-      return;
+      break;
     case 'start-docker':
       await acts.startDocker(host);
-      await healthy();
-      return;
-    case 'prune':
-      await acts.pruneDocker(host);
-      return;
+      break;
     case 'reapply-config': {
       const applied = await acts.applySupervisorConfig({
         ...host,
@@ -113,17 +110,16 @@ async function repair(inst: Installation, desired: DesiredState, decision: Repai
         apiUrl: desired.apiUrl,
       });
       state.desired = { ...desired, configHash: applied.configHash };
-      await healthy();
-      return;
+      break;
     }
     case 'restart-supervisor':
       await acts.restartSupervisor(host);
-      await healthy();
-      return;
-    case 'none':
-    case 'operator':
-      return;
+      break;
   }
+  // The health gate: its failure shows up in the verifying look that follows.
+  await acts
+    .waitForSupervisorHealthy({ ...host, supervisorVersion: desired.supervisorVersion, timeoutSeconds: state.settings.healthTimeoutSeconds })
+    .catch(() => undefined);
 }
 
 function budgetOf(inst: Installation): RepairBudget {

@@ -23,11 +23,12 @@ import {
   healRequestSchema,
   migrateRequestSchema,
   upgradeRequestSchema,
+  type OperationRequest,
   type QueuedOperation,
 } from '../../shared/lifecycle';
 import { describeZodError } from '../../shared/validation';
 import { enqueue, outcomeOf, refuse } from './queue';
-import type { Installation } from './state';
+import type { Installation, Outcome } from './state';
 
 /** Registers every handler: the query, and each signal and update parsed once as it arrives. */
 export function receive(inst: Installation): void {
@@ -40,6 +41,22 @@ export function receive(inst: Installation): void {
   const refuseWhenRetiring = () => {
     if (state.retiring) throw ApplicationFailure.nonRetryable(`installation "${inst.id}" is being torn down`, ErrorType.Retiring);
   };
+  /** An update's validator: a malformed request or a retiring installation is refused before it is accepted. */
+  const validating = <S extends z.ZodType>(schema: S, what: string) => ({
+    validator: (request: unknown) => {
+      parse(schema, request, what);
+      refuseWhenRetiring();
+    },
+  });
+  /** An update queues its operation and answers with what the operation did; the validator refuses bad input first. */
+  const onUpdate = <S extends z.ZodType, R>(schema: S, what: string, request: (input: z.output<S>) => OperationRequest, answer: (outcome: Outcome, input: z.output<S>) => R) =>
+    [
+      async (raw: unknown): Promise<R> => {
+        const input = parse(schema, raw, what);
+        return answer(await outcomeOf(inst, enqueue(inst, request(input))), input);
+      },
+      validating(schema, what),
+    ] as const;
   /** A signal has no caller to answer: a bad one is recorded as skipped, with the reason, and changes nothing. */
   const onSignal = <S extends z.ZodType>(kind: QueuedOperation['kind'], schema: S, what: string, accept: (value: z.output<S>) => void) => (raw: unknown) => {
     const parsed = schema.safeParse(raw ?? {});
@@ -92,12 +109,7 @@ export function receive(inst: Installation): void {
       refuseWhenRetiring();
       return { granted: true };
     },
-    {
-      validator: (request) => {
-        parse(deployTurnRequestSchema, request, 'beginDeploy input');
-        refuseWhenRetiring();
-      },
-    },
+    validating(deployTurnRequestSchema, 'beginDeploy input'),
   );
   setHandler(retireSignal, () => void (state.retiring = true));
   setHandler(healSignal, onSignal('heal', healRequestSchema, 'heal input', ({ source }) => void enqueue(inst, { kind: 'heal', source })));
@@ -107,48 +119,29 @@ export function receive(inst: Installation): void {
   );
   setHandler(
     upgradeSupervisorUpdate,
-    async (request) => {
-      const { version } = parse(upgradeRequestSchema, request, 'upgradeSupervisor input');
-      const outcome = await outcomeOf(inst, enqueue(inst, { kind: 'upgrade', version }));
-      const none = { from: null, to: version, downtimeSeconds: null, notConnectedSeconds: null };
-      if (outcome.kind === 'upgrade') return outcome.result;
-      if (outcome.kind === 'superseded') return { ...none, outcome: 'superseded', message: `replaced by ${outcome.by}, a newer upgrade request` };
-      if (outcome.kind === 'cancelled') return { ...none, outcome: 'cancelled', message: outcome.message };
-      return { ...none, outcome: 'failed', message: outcome.kind === 'failed' ? outcome.message : 'ended without a result' };
-    },
-    {
-      validator: (request) => {
-        parse(upgradeRequestSchema, request, 'upgradeSupervisor input');
-        refuseWhenRetiring();
-      },
-    },
+    ...onUpdate(upgradeRequestSchema, 'upgradeSupervisor input', ({ version }) => ({ kind: 'upgrade', version }), (outcome, { version }) =>
+      outcome.kind === 'upgrade' ? outcome.result : { from: null, to: version, downtimeSeconds: null, notConnectedSeconds: null, ...unanswered(outcome, 'upgrade') },
+    ),
   );
   setHandler(migrateSignal, onSignal('migrate', migrateRequestSchema, 'migrate input', (request) => void enqueue(inst, { kind: 'migrate', request })));
   setHandler(
     migrateUpdate,
-    async (raw) => {
-      const request = parse(migrateRequestSchema, raw, 'migrate input');
-      const outcome = await outcomeOf(inst, enqueue(inst, { kind: 'migrate', request }));
-      if (outcome.kind === 'migrate') return outcome.result;
-      if (outcome.kind === 'superseded') return { outcome: 'superseded', message: `replaced by ${outcome.by}, a newer migrate request`, from: null, to: null };
-      if (outcome.kind === 'cancelled') return { outcome: 'cancelled', message: outcome.message, from: null, to: null };
-      return { outcome: 'failed', message: outcome.kind === 'failed' ? outcome.message : 'ended without a result', from: null, to: null };
-    },
-    {
-      validator: (request) => {
-        parse(migrateRequestSchema, request, 'migrate input');
-        refuseWhenRetiring();
-      },
-    },
+    ...onUpdate(migrateRequestSchema, 'migrate input', (request) => ({ kind: 'migrate', request }), (outcome) =>
+      outcome.kind === 'migrate' ? outcome.result : { from: null, to: null, ...unanswered(outcome, 'migrate') },
+    ),
   );
   setHandler(
     configureUpdate,
-    async (raw) => {
-      const patch = parse(configureRequestSchema, raw, 'configure input');
-      const outcome = await outcomeOf(inst, enqueue(inst, { kind: 'configure', patch }));
+    ...onUpdate(configureRequestSchema, 'configure input', (patch) => ({ kind: 'configure', patch }), (outcome) => {
       if (outcome.kind === 'configure') return outcome.result;
       throw ApplicationFailure.nonRetryable('message' in outcome ? outcome.message : 'configure ended without a result', ErrorType.Rejected);
-    },
-    { validator: (request) => void parse(configureRequestSchema, request, 'configure input') },
+    }),
   );
+}
+
+/** The answer of an update whose operation ended without a result of its own. */
+function unanswered(outcome: Outcome, what: string): { outcome: 'superseded' | 'cancelled' | 'failed'; message: string } {
+  if (outcome.kind === 'superseded') return { outcome: 'superseded', message: `replaced by ${outcome.by}, a newer ${what} request` };
+  if (outcome.kind === 'cancelled') return { outcome: 'cancelled', message: outcome.message };
+  return { outcome: 'failed', message: outcome.kind === 'failed' ? outcome.message : 'ended without a result' };
 }

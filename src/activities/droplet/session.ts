@@ -3,8 +3,8 @@ import { parseAgentOutput, parseAgentProgressLine, type AgentCommand, type Agent
 import { ErrorType } from '../../shared/errors';
 import { progress } from '../heartbeat';
 import type { InstallationKeys } from '../secrets/installation-keys';
-import type { DropletConnection } from './client';
-import { SshUnavailableError } from './errors';
+import type { DropletConnection } from '../ssh/client';
+import { SshUnavailableError } from '../ssh/errors';
 
 export type ConnectToDroplet = (input: { readonly host: string; readonly privateKey: string; readonly pinnedHostKey: string }) => Promise<DropletConnection>;
 
