@@ -16,7 +16,7 @@ COPY tsconfig.json ./
 COPY bin ./bin
 COPY scripts ./scripts
 COPY src ./src
-COPY vendor ./vendor
+COPY vendor/cloud-init ./vendor/cloud-init
 RUN node --import tsx scripts/bundle-workflows.ts dist/workflow-bundle.js
 
 # ---- runtime: production dependencies, the sources, the bundle; no compilers, no dev tools ----
@@ -29,8 +29,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY tsconfig.json ./
 COPY bin ./bin
+# The product only: the sandbox (sandbox/, beside src/) and the tests stay out (test/contract/production-image.test.ts).
 COPY src ./src
-COPY vendor ./vendor
+COPY vendor/cloud-init ./vendor/cloud-init
 COPY scripts/worker-healthcheck.ts ./scripts/worker-healthcheck.ts
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 # The data dir (codec key when generated, local secret store) belongs to the unprivileged user; mount a volume here.

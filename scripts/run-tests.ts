@@ -4,8 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { findOrInstallTemporal } from '../src/local/temporal-cli';
-import { startDevServer } from '../src/local/temporal-dev-server';
+import { findOrInstallTemporal } from '../src/controller/temporal-cli';
+import { startDevServer } from '../src/controller/temporal-dev-server';
 import { freePort } from '../test/helpers/ports';
 
 /** Two test files at a time, 4 minutes per test. */

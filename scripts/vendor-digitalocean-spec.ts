@@ -177,7 +177,7 @@ function sourceNote(commit: string, date: string, schemaCount: number): string {
 - The stand-in reads it as OpenAPI 3.0 (\`nullable\`, \`discriminator\`) and, for requests only, closes every
   object (\`unevaluatedProperties: false\`), so an unknown field is an error there although the real API ignores it.
 - Licence: Apache-2.0, see \`LICENSE\` (a copy of the upstream one).
-- Used by the DigitalOcean stand-in (\`src/sandbox/digitalocean/\`) to validate every request and response, and by
+- Used by the DigitalOcean stand-in (\`sandbox/digitalocean/\`) to validate every request and response, and by
   \`test/contract/digitalocean-spec.test.ts\`.
 
 ## Kept operations

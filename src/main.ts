@@ -5,12 +5,13 @@ import { failureMessage } from './cli/context';
 import { formatDeploySummary } from './cli/deploy';
 import { followWorkflow } from './cli/watch';
 import { loadConfig, redact, type Config } from './config';
-import { startController, type RunningController } from './local/controller';
-import { parseTimingProfile, startSandbox, type Sandbox, type TimingProfile } from './sandbox';
+import { startController, type RunningController } from './controller';
+import { loadSandbox, type Sandbox } from './controller/sandbox';
+import { parseTimingProfile, type TimingProfile } from './shared/timing-profiles';
 import type { DeployResult } from './shared/deploy';
 import { installationIdSchema, workflowIds } from './shared/ids';
 import { deploy, deployProgressQuery, teardown } from './workflows';
-import { untilInterrupted } from './local/signals';
+import { untilInterrupted } from './controller/signals';
 
 /**
  * `npm start`: everything on this machine. The embedded Temporal server (unless TEMPORAL_ADDRESS is set), a worker,
@@ -47,7 +48,7 @@ async function main(): Promise<number> {
   let sandbox: Sandbox | undefined;
   if (!onCloud) {
     say(`• No DigitalOcean or Railway credentials: starting the sandbox (local stand-ins for both, the webapp and droplets; ${timings} timings)`);
-    sandbox = await startSandbox({ timings });
+    sandbox = await loadSandbox().startSandbox({ timings });
   }
   const config: Config = sandbox ? loadConfig({ ...process.env, ...sandbox.env }) : base;
   const installationId = installationIdSchema.parse(values.installation ?? (sandbox ? 'sandbox' : 'default'));

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { startCodecServer } from '../codec/codec-server';
-import { loadCodec } from '../local/controller';
+import { loadCodec } from '../controller';
 import { cliConfig } from './context';
-import { untilInterrupted } from '../local/signals';
+import { untilInterrupted } from '../controller/signals';
 
 export function registerCodecServer(program: Command): void {
   program

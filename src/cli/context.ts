@@ -3,7 +3,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, WorkflowUpdateFailedError }
 import { ApplicationFailure } from '@temporalio/common';
 import type { Command } from 'commander';
 import { loadConfig, type Config } from '../config';
-import { loadCodec } from '../local/controller';
+import { loadCodec } from '../controller';
 import { installationIdSchema } from '../shared/ids';
 import { connectClient } from '../temporal/connection';
 

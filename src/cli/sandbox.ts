@@ -2,9 +2,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { parseTimingProfile, startSandbox, TIMING_PROFILES, type Sandbox, type TimingProfile } from '../sandbox';
+import { loadSandbox, type Sandbox } from '../controller/sandbox';
+import { parseTimingProfile, TIMING_PROFILES, type TimingProfile } from '../shared/timing-profiles';
 import { CliError, cliConfig } from './context';
-import { untilInterrupted } from '../local/signals';
+import { untilInterrupted } from '../controller/signals';
 
 interface SandboxFile {
   readonly pid: number;
@@ -47,7 +48,7 @@ export function registerSandbox(program: Command): void {
         ...(opts.webappPort !== undefined ? { webapp: port(opts.webappPort, 'webapp-port') } : {}),
       } as { digitalocean?: number; railway?: number; webapp?: number };
       const sshPort = port(opts.sshPort, 'ssh-port');
-      const running = await startSandbox({ ports, timings, ...(sshPort !== undefined ? { sshPort } : {}) });
+      const running = await loadSandbox().startSandbox({ ports, timings, ...(sshPort !== undefined ? { sshPort } : {}) });
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify({ pid: process.pid, env: running.env } satisfies SandboxFile, null, 2), { mode: 0o600 });
       process.stdout.write(opts.json ? `${JSON.stringify(describe(running))}\n` : human(running, file));

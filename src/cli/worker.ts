@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { startController } from '../local/controller';
+import { startController } from '../controller';
 import { cliConfig } from './context';
-import { untilInterrupted } from '../local/signals';
+import { untilInterrupted } from '../controller/signals';
 
 export function registerWorker(program: Command): void {
   program

@@ -9,8 +9,8 @@ import {
   type DigitalOceanApi,
 } from '../../src/activities/digitalocean';
 import { ErrorType } from '../../src/shared/errors';
-import { nullDropletHosts, type DropletHostDriver, type DropletSpec } from '../../src/sandbox/contracts';
-import { startDigitalOceanApi, type DigitalOceanSandbox } from '../../src/sandbox/digitalocean';
+import { nullDropletHosts, type DropletHostDriver, type DropletSpec } from '../../sandbox/contracts';
+import { startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
 
 /** An OpenSSH ed25519 public key line, and its blob for an independent fingerprint. */
 function sshPublicKey(comment: string): { line: string; md5: string } {

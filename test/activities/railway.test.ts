@@ -8,7 +8,7 @@ import {
   type RailwayApi as RailwayAdapter,
 } from '../../src/activities/railway';
 import { ErrorType } from '../../src/shared/errors';
-import { startRailwayApi, type RailwayApi } from '../../src/sandbox/railway';
+import { startRailwayApi, type RailwayApi } from '../../sandbox/railway';
 import { waitFor } from '../helpers/wait';
 
 const FAST = { queuedMs: 10, buildingMs: 10, deployingMs: 10 };

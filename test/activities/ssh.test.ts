@@ -10,7 +10,7 @@ import {
   toSshFailure,
   type ConnectDropletOptions,
 } from '../../src/activities/ssh';
-import { createDropletHosts, type DropletHosts } from '../../src/sandbox/droplets';
+import { createDropletHosts, type DropletHosts } from '../../sandbox/droplets';
 import { freePort } from '../helpers/ports';
 import { cloudConfig, dropletSpec, tempBase, testKeys, type TestKeys } from '../sandbox/droplets-helpers';
 

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createRailwayApi, createRailwayGraphqlClient, type RailwayApi as RailwayAdapter } from '../../src/activities/railway';
 import { createWebappClient, parseBootstrapBanner, PROBE_INSTANCE_NAME, WebappApiError, type WebappClient } from '../../src/activities/trigger';
 import { ErrorType } from '../../src/shared/errors';
-import { startTriggerPlatform, type TriggerPlatform } from '../../src/sandbox/trigger-platform';
+import { startTriggerPlatform, type TriggerPlatform } from '../../sandbox/trigger-platform';
 import { waitFor } from '../helpers/wait';
 
 const FAST = { queuedMs: 20, buildingMs: 20, deployingMs: 20 };

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { createDigitalOceanApi, type DigitalOceanApi } from '../../src/activities/digitalocean';
-import { HANDLERS } from '../../src/sandbox/digitalocean/handlers';
-import { digitalOceanSpec, startDigitalOceanApi, type DigitalOceanSandbox } from '../../src/sandbox/digitalocean';
+import { HANDLERS } from '../../sandbox/digitalocean/handlers';
+import { digitalOceanSpec, startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
 import vendored from '../../vendor/digitalocean/openapi.json';
 
 function sshPublicKey(): string {

@@ -14,7 +14,7 @@ import { Worker } from '@temporalio/worker';
 import { parse } from 'yaml';
 import { envSchema, loadConfig } from '../../src/config';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
-import { startController, type RunningController } from '../../src/local/controller';
+import { startController, type RunningController } from '../../src/controller';
 import { workflowIds } from '../../src/shared/ids';
 import { dataConverter } from '../../src/temporal/connection';
 import { controllerCheck } from '../../src/workflows';

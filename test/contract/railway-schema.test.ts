@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildClientSchema, parse, validate, type IntrospectionQuery } from 'graphql';
 import * as documents from '../../src/activities/railway/documents';
-import { startRailwayApi, type RailwayApi } from '../../src/sandbox/railway';
+import { startRailwayApi, type RailwayApi } from '../../sandbox/railway';
 
 const root = join(__dirname, '..', '..');
 const schema = buildClientSchema(

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildDesiredSupervisorEnv, buildSupervisorCompose, resourceMonitorTotals, type DesiredSupervisorEnvInput } from '../../src/remote/compose';
-import { SIZES } from '../../src/sandbox/digitalocean/catalog';
-import { loadComposeProject } from '../../src/sandbox/droplets/compose';
+import { SIZES } from '../../sandbox/digitalocean/catalog';
+import { loadComposeProject } from '../../sandbox/droplets/compose';
 import { parseSupervisorEnv } from '../../vendor/trigger/v4.5.12/supervisor-env';
 
 const dirs: string[] = [];

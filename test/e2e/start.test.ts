@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { freePort } from '../../src/local/ports';
+import { freePort } from '../../src/controller/ports';
 import { waitFor } from '../helpers/wait';
 
 const ROOT = join(__dirname, '..', '..');

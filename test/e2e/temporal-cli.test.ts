@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startCodecServer, type CodecServer } from '../../src/codec/codec-server';
-import { findOrInstallTemporal } from '../../src/local/temporal-cli';
+import { findOrInstallTemporal } from '../../src/controller/temporal-cli';
 import { statusQuery } from '../../src/shared/installation-messages';
 import { startWorld, type World } from '../helpers/installation';
 import { waitFor } from '../helpers/wait';

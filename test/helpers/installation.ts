@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { loadConfig, type Config } from '../../src/config';
-import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox';
 import { dataConverter } from '../../src/temporal/connection';
 import { activityDepsFromConfig } from '../../src/worker';
 import { startTestTemporal, workflowBundle, type TestTemporal } from './temporal';

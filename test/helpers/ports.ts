@@ -1,1 +1,1 @@
-export { freePort } from '../../src/local/ports';
+export { freePort } from '../../src/controller/ports';

@@ -6,8 +6,8 @@ import { after, before, describe, it } from 'node:test';
 import { connectDroplet, type DropletConnection } from '../../src/activities/ssh';
 import { agentApplyCommand, agentUpgradeCommand, parseAgentOutput, parseAgentProgressLine, type AgentCommand } from '../../src/remote/agent-commands';
 import { readAgentScript } from '../../src/remote/agent-script';
-import { createDropletHosts, type DropletHosts } from '../../src/sandbox/droplets';
-import { processesOfRoot } from '../../src/sandbox/droplets/processes';
+import { createDropletHosts, type DropletHosts } from '../../sandbox/droplets';
+import { processesOfRoot } from '../../sandbox/droplets/processes';
 import { freePort } from '../helpers/ports';
 import { cloudConfig, dropletSpec, startFakePlatform, tempBase, testKeys, waitFor, type FakePlatform, type TestKeys } from './droplets-helpers';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { generateEd25519KeyPair, type SshKeyPair } from '../../src/remote/keys';
-import type { DropletSpec } from '../../src/sandbox/contracts';
+import type { DropletSpec } from '../../sandbox/contracts';
 
 export interface TestKeys {
   readonly host: SshKeyPair;

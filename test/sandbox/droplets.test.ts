@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { connectDroplet, HostKeyMismatchError, SshUnavailableError, type DropletConnection } from '../../src/activities/ssh';
-import { createDropletHosts, type DropletHosts } from '../../src/sandbox/droplets';
+import { createDropletHosts, type DropletHosts } from '../../sandbox/droplets';
 import { freePort } from '../helpers/ports';
 import {
   cloudConfig,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { canConnect } from '../../src/local/ports';
+import { canConnect } from '../../src/controller/ports';
 import { createDigitalOceanApi, type DigitalOceanApi } from '../../src/activities/digitalocean';
 import { connectDroplet } from '../../src/activities/ssh/client';
 import { HostKeyMismatchError } from '../../src/activities/ssh/errors';
@@ -15,7 +15,7 @@ import { readAgentScript } from '../../src/remote/agent-script';
 import { buildCloudConfig } from '../../src/remote/cloud-config';
 import { buildSupervisorCompose, buildSupervisorEnv } from '../../src/remote/compose';
 import { generateEd25519KeyPair } from '../../src/remote/keys';
-import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { startSandbox, type Sandbox } from '../../sandbox';
 import { waitFor } from '../helpers/wait';
 
 const run = promisify(execFile);

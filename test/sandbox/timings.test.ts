@@ -6,7 +6,7 @@ import { createWebappClient } from '../../src/activities/trigger';
 import { readAgentScript } from '../../src/remote/agent-script';
 import { buildCloudConfig } from '../../src/remote/cloud-config';
 import { generateEd25519KeyPair } from '../../src/remote/keys';
-import { startSandbox, type Sandbox } from '../../src/sandbox';
+import { startSandbox, type Sandbox } from '../../sandbox';
 import { waitFor } from '../helpers/wait';
 
 const SUPERVISOR = 'ghcr.io/triggerdotdev/supervisor';

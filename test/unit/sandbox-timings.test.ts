@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createTimings, parseTimingProfile, TIMING_NAMES, TIMING_PROFILES, TIMING_TABLE } from '../../src/sandbox/timings';
+import { createTimings, parseTimingProfile, TIMING_NAMES, TIMING_PROFILES, TIMING_TABLE } from '../../sandbox/timings';
 
 describe('the sandbox timing table', () => {
   it('draws every realistic duration inside its range, with jitter', () => {

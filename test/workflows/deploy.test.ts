@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { loadComposeProject } from '../../src/sandbox/droplets/compose';
+import { loadComposeProject } from '../../sandbox/droplets/compose';
 import type { DeployInput, DeployResult } from '../../src/shared/deploy';
 import { secretNames } from '../../src/shared/ids';
 import { deploy, teardown } from '../../src/workflows';

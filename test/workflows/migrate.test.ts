@@ -4,7 +4,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DROPLET_BOOT } from '../../src/sandbox/digitalocean';
+import { DROPLET_BOOT } from '../../sandbox/digitalocean';
 import { resourceNames, workflowIds } from '../../src/shared/ids';
 import { migrateUpdate } from '../../src/shared/installation-messages';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';

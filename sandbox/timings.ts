@@ -2,8 +2,9 @@
 // Railway, the webapp), three profiles, and forcing of single durations for tests. docs/sandbox-timings.md says
 // where each realistic figure comes from.
 
-export const TIMING_PROFILES = ['fast', 'default', 'realistic'] as const;
-export type TimingProfile = (typeof TIMING_PROFILES)[number];
+import { isTimingProfile, TIMING_PROFILES, type TimingProfile } from '../src/shared/timing-profiles';
+
+export { isTimingProfile, parseTimingProfile, TIMING_PROFILES, type TimingProfile } from '../src/shared/timing-profiles';
 
 /** Inclusive range in milliseconds; a draw is uniform in it. `[n, n]` is a fixed duration. */
 export type DurationRange = readonly [minMs: number, maxMs: number];
@@ -117,16 +118,6 @@ export interface SandboxTimings {
   force(name: TimingName, ms: number, options?: ForceOptions): () => void;
   /** Back to the profile's range for `name`, or for every duration. */
   release(name?: TimingName): void;
-}
-
-export function isTimingProfile(value: string): value is TimingProfile {
-  return (TIMING_PROFILES as readonly string[]).includes(value);
-}
-
-/** Parses a `--timings` value; the error names the flag and the accepted values. */
-export function parseTimingProfile(value: string, flag = '--timings'): TimingProfile {
-  if (isTimingProfile(value)) return value;
-  throw new Error(`${flag} must be one of ${TIMING_PROFILES.join(', ')}; got "${value}"`);
 }
 
 function checkMs(name: string, ms: number): number {

@@ -1,6 +1,6 @@
 import Ajv2019, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2019';
 import addFormats from 'ajv-formats';
-import vendored from '../../../vendor/digitalocean/openapi.json';
+import vendored from '../../vendor/digitalocean/openapi.json';
 
 /**
  * Request and response validation against the vendored DigitalOcean OpenAPI subset (vendor/digitalocean). OpenAPI

@@ -1,6 +1,6 @@
 /**
- * Contracts between the parts of the sandbox (src/sandbox/*), so each can be built and tested on its own and
- * composed by startSandbox() in src/sandbox/index.ts.
+ * Contracts between the parts of the sandbox (sandbox/*), so each can be built and tested on its own and
+ * composed by startSandbox() in sandbox/index.ts.
  *
  *   digitalocean/  DigitalOcean API v2 stand-in. Calls a DropletHostDriver when droplets are created, powered,
  *                  rebooted, rebuilt or deleted.

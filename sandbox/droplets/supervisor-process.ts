@@ -4,7 +4,7 @@
 // so the restart policy makes a crash loop), then heartbeats and a dequeue long-poll loop.
 import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { parseSupervisorEnv } from '../../../vendor/trigger/v4.5.12/supervisor-env';
+import { parseSupervisorEnv } from '../../vendor/trigger/v4.5.12/supervisor-env';
 
 const env = process.env;
 

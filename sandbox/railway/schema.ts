@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { buildClientSchema, type GraphQLSchema, type IntrospectionQuery } from 'graphql';
 
 /** Where the vendored (pruned) introspection of Railway's public API lives. */
-export const RAILWAY_SCHEMA_PATH = join(__dirname, '..', '..', '..', 'vendor', 'railway', 'schema.json');
+export const RAILWAY_SCHEMA_PATH = join(__dirname, '..', '..', 'vendor', 'railway', 'schema.json');
 
 let cached: GraphQLSchema | undefined;
 

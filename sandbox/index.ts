@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../local/ports';
+import { freePort } from '../src/controller/ports';
 import { startDigitalOceanApi, type DigitalOceanApiOptions, type DigitalOceanSandbox } from './digitalocean';
 import { createDropletHosts, type DropletHosts, type DropletHostsOptions } from './droplets';
 import type { RailwayApiOptions } from './railway';

@@ -1,7 +1,7 @@
 import { appendFileSync, chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve, sep } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { validateCloudConfig } from '../../remote/cloud-config-schema';
+import { validateCloudConfig } from '../../src/remote/cloud-config-schema';
 
 export type CloudInitStatus = 'running' | 'done' | 'error';
 
