@@ -159,6 +159,11 @@ export class DockerDaemon {
     this.images.clear();
   }
 
+  /** Images being pulled now (a pull whose client went away goes on, as dockerd's does). */
+  get pulling(): string[] {
+    return [...this.pulls.keys()];
+  }
+
   /** Pulls an image: instant when present, else it takes the drawn pull duration (per image, like a download). */
   pull(ref: string): Promise<PullResult> {
     const image = normaliseImage(ref);

@@ -73,6 +73,8 @@ export interface DropletView {
   };
   readonly dockerRunning: boolean;
   readonly images: readonly string[];
+  /** Images whose pull is under way. */
+  readonly pulling: readonly string[];
   readonly containers: readonly ContainerView[];
   readonly hostCalls: readonly HostCall[];
   readonly diskFull: boolean;
@@ -258,6 +260,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
         },
         dockerRunning: d.docker.running,
         images: [...d.docker.images.keys()],
+        pulling: d.docker.pulling,
         containers: [...d.docker.containers.values()].map((c) => ({
           name: c.config.name,
           image: c.config.image,
