@@ -80,8 +80,9 @@ describe('DigitalOcean adapter against the stand-in', () => {
   before(async () => {
     sandbox = await startDigitalOceanApi({
       hosts: hosts.driver,
-      bootDelayMs: 40,
-      actionDelayMs: 40,
+      // Long enough that a loaded machine still sees the create and power actions in progress.
+      bootDelayMs: 1_000,
+      actionDelayMs: 1_000,
       validateResponses: true,
       rateLimit: { perMinute: 100_000, perHour: 100_000 },
     });
