@@ -15,7 +15,7 @@ import {
 } from './cloud-init';
 import { serveCommands, type CommandSocket } from './command-socket';
 import { runDockerCli } from './docker-cli';
-import { DockerDaemon, signalGroup } from './docker-daemon';
+import { DockerDaemon, signalGroup, type DockerDaemonOptions } from './docker-daemon';
 import { newHostState, runHostCommand, type HostState } from './host-commands';
 import { killProcessesOfRoot } from './processes';
 import { DropletSshServer, type SshMode } from './ssh-server';
@@ -29,7 +29,10 @@ export interface HostCall {
   readonly at: string;
 }
 
-export interface DropletRuntime {
+/** The daemon's settings every droplet of the sandbox shares. */
+type DaemonSettings = Pick<DockerDaemonOptions, 'registry' | 'workerVersionOf' | 'restartBackoffMs' | 'restartBackoffMaxMs' | 'healthIntervalMs' | 'stopTimeoutMs'>;
+
+export interface DropletRuntime extends DaemonSettings {
   readonly baseDir: string;
   readonly sshPort: number;
   readonly systemPath: string;
@@ -39,12 +42,6 @@ export interface DropletRuntime {
   readonly imagePullMs: () => number;
   readonly supervisorConnectMs: () => number;
   readonly heartbeatIntervalMs: () => number;
-  readonly registry: ReadonlySet<string>;
-  readonly workerVersionOf: (ref: string) => string;
-  readonly restartBackoffMs: number;
-  readonly restartBackoffMaxMs: number;
-  readonly healthIntervalMs: number;
-  readonly stopTimeoutMs: number;
 }
 
 function newRecord(): CloudInitRecord {

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { bundleWorkflows } from '../../scripts/bundle-workflows';
 import { createActivities } from '../../src/activities';
 import { loadConfig, type Config } from '../../src/config';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox';
@@ -72,5 +73,21 @@ export async function startWorld(
       await temporal.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The environment a `trigger-ops worker` process of `world` runs with (spawnCli): the sandbox's endpoints, the
+ * world's Temporal server, task queue, codec key and data directory, and a workflow bundle built into `dir`.
+ */
+export async function cliWorkerEnv(world: World, codecKey: Buffer, dir: string): Promise<Record<string, string>> {
+  const bundle = await bundleWorkflows(join(dir, 'workflow-bundle.js'));
+  return {
+    ...world.sandbox.env,
+    TEMPORAL_ADDRESS: world.temporal.address,
+    TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
+    TRIGGER_OPS_CODEC_KEY: codecKey.toString('base64'),
+    TRIGGER_OPS_DATA_DIR: world.dataDir,
+    TRIGGER_OPS_WORKFLOW_BUNDLE: bundle.path,
   };
 }

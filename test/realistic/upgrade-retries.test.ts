@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { WorkflowHandle } from '@temporalio/client';
-import { bundleWorkflows } from '../../scripts/bundle-workflows';
 import { upgradeSupervisorSignal } from '../../src/shared/installation-messages';
 import type { OperationRecord } from '../../src/shared/lifecycle';
-import { startWorld, type RunningWorker, type World } from '../helpers/installation';
+import { cliWorkerEnv, startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { deployAndAdopt, installationHandle, waitForStatus } from '../helpers/lifecycle';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
@@ -48,15 +47,7 @@ describe('upgrade retries adopt the agent run they started, never a second one',
   before(async () => {
     world = await startWorld({ codecKey: TEST_CODEC_KEY });
     dir = mkdtempSync(join(tmpdir(), 'trigger-ops-upgrade-retries-'));
-    const bundle = await bundleWorkflows(join(dir, 'workflow-bundle.js'));
-    env = {
-      ...world.sandbox.env,
-      TEMPORAL_ADDRESS: world.temporal.address,
-      TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
-      TRIGGER_OPS_CODEC_KEY: TEST_CODEC_KEY.toString('base64'),
-      TRIGGER_OPS_DATA_DIR: world.dataDir,
-      TRIGGER_OPS_WORKFLOW_BUNDLE: bundle.path,
-    };
+    env = await cliWorkerEnv(world, TEST_CODEC_KEY, dir);
   });
 
   after(async () => {

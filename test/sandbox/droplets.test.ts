@@ -216,7 +216,8 @@ describe('sandbox droplets', () => {
           const r = await sh(conn2, "docker inspect --format '{{.State.Status}}' trigger-supervisor-1");
           return r.stdout.trim() === 'running' || undefined;
         });
-        assert.equal((await fetch(`http://${ipv4}:8020/health`)).status, 200);
+        // "running" is the process started, as with Docker; its health server listens a moment later.
+        await waitFor('health served again', async () => ((await fetch(`http://${ipv4}:8020/health`).catch(() => undefined))?.status === 200) || undefined);
       } finally {
         conn2.dispose();
       }

@@ -3,10 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { bundleWorkflows } from '../../scripts/bundle-workflows';
 import { deploy, deployProgressQuery } from '../../src/workflows';
 import { statusQuery, upgradeSupervisorUpdate } from '../../src/shared/installation-messages';
-import { startWorld, type World } from '../helpers/installation';
+import { cliWorkerEnv, startWorld, type World } from '../helpers/installation';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
@@ -24,15 +23,7 @@ describe('deploy survives a worker killed with SIGKILL', () => {
   before(async () => {
     world = await startWorld({ codecKey: TEST_CODEC_KEY });
     dir = mkdtempSync(join(tmpdir(), 'trigger-ops-crash-'));
-    const bundle = await bundleWorkflows(join(dir, 'workflow-bundle.js'));
-    env = {
-      ...world.sandbox.env,
-      TEMPORAL_ADDRESS: world.temporal.address,
-      TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
-      TRIGGER_OPS_CODEC_KEY: TEST_CODEC_KEY.toString('base64'),
-      TRIGGER_OPS_DATA_DIR: world.dataDir,
-      TRIGGER_OPS_WORKFLOW_BUNDLE: bundle.path,
-    };
+    env = await cliWorkerEnv(world, TEST_CODEC_KEY, dir);
   });
 
   after(async () => {
