@@ -8,8 +8,11 @@ import { findOrInstallTemporal } from '../src/controller/temporal-cli';
 import { startDevServer } from '../src/controller/temporal-dev-server';
 import { freePort } from '../test/helpers/ports';
 
-/** Two test files at a time, 4 minutes per test. */
-const MAIN = { name: 'main', concurrency: 2, testTimeoutMs: 240_000 } as const;
+/**
+ * Two test files at a time, 7 minutes per test. Node applies the same limit to each file as a whole (its process is
+ * one test of the run), so it is sized for the longest file on a loaded machine (deploy.test.ts: ~200 s unloaded).
+ */
+const MAIN = { name: 'main', concurrency: 2, testTimeoutMs: 420_000 } as const;
 /** Real-world durations (a deploy alone takes minutes), mostly spent waiting: two files at a time, 13 minutes per test. */
 const REALISTIC = { name: 'realistic', concurrency: 2, testTimeoutMs: 13 * 60_000 } as const;
 /** The whole run, both slots: a hang fails fast and says so instead of holding CI until its own limit. */
@@ -35,9 +38,36 @@ interface Slot {
 interface RunResult {
   readonly slot: Slot;
   readonly code: number;
-  /** From node's TAP summary (`# pass N`, `# fail N`); undefined when the run died before printing it. */
+  /** From node's TAP summary (`# pass N`, `# fail N`, `# cancelled N`); undefined when the run died before printing it. */
   readonly pass: number | undefined;
   readonly fail: number | undefined;
+  readonly cancelled: number | undefined;
+  /** Every `not ok` with the lines of its diagnostic that say why (a failed hook cancels its suite's tests). */
+  readonly failures: readonly string[];
+}
+
+const WHY = /^\s*(location|failureType|error):/;
+
+/** Collects each `not ok` line of a TAP stream with the why-lines of the YAML block that follows it. */
+function failureCollector(): { onLine: (line: string) => void; failures: string[] } {
+  const failures: string[] = [];
+  let current: string[] | undefined;
+  const onLine = (line: string) => {
+    const notOk = /^\s*not ok \d+ - (.*)$/.exec(line);
+    if (notOk) {
+      current = [`not ok - ${notOk[1]}`];
+      failures.push('');
+      return;
+    }
+    if (!current) return;
+    if (/^\s*\.\.\.$/.test(line)) {
+      failures[failures.length - 1] = current.join('\n');
+      current = undefined;
+    } else if (WHY.test(line) && current.length < 6) {
+      current.push(`    ${line.trim().slice(0, 400)}`);
+    }
+  };
+  return { onLine, failures };
 }
 
 /** Calls `onLine` for every complete line of `stream`, and for the last partial one when it ends. */
@@ -64,16 +94,19 @@ function startRun(slot: Slot, files: readonly string[], root: string, env: NodeJ
     ['--import', 'tsx', '--test', '--test-reporter=tap', `--test-concurrency=${slot.concurrency}`, `--test-timeout=${slot.testTimeoutMs}`, ...files],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env },
   );
-  const counts: { pass?: number; fail?: number } = {};
+  const counts: { pass?: number; fail?: number; cancelled?: number } = {};
+  const collector = failureCollector();
   eachLine(child.stdout, (line) => {
-    const summary = /^# (pass|fail) (\d+)$/.exec(line);
-    if (summary) counts[summary[1] as 'pass' | 'fail'] = Number(summary[2]);
+    const summary = /^# (pass|fail|cancelled) (\d+)$/.exec(line);
+    if (summary) counts[summary[1] as 'pass' | 'fail' | 'cancelled'] = Number(summary[2]);
+    collector.onLine(line);
     process.stdout.write(`${prefix}${line}\n`);
   });
   eachLine(child.stderr, (line) => process.stderr.write(`${prefix}${line}\n`));
   const done = new Promise<RunResult>((resolve) => {
     let exitCode = 1;
-    const finish = () => resolve({ slot, code: exitCode, pass: counts.pass, fail: counts.fail });
+    const finish = () =>
+      resolve({ slot, code: exitCode, pass: counts.pass, fail: counts.fail, cancelled: counts.cancelled, failures: collector.failures.filter(Boolean) });
     // 'close' comes once its output is read to the end; a stray grandchild holding the pipe must not stall us.
     child.on('close', finish);
     child.on('exit', (code, signal) => {
@@ -129,13 +162,16 @@ async function main(): Promise<number> {
     process.removeListener('SIGTERM', onSignal);
 
     const lines = ['', ...results.flatMap((r) => [
-      `${r.slot.name} run (${r.slot.testTimeoutMs / 1000} s per test), exit code ${r.code}:`,
+      `${r.slot.name} run (${r.slot.testTimeoutMs / 1000} s per test and per file), exit code ${r.code}:`,
       `# pass ${r.pass ?? '?'}`,
       `# fail ${r.fail ?? '?'}`,
+      `# cancelled ${r.cancelled ?? '?'}`,
+      ...r.failures.map((f) => `${r.slot.name}: ${f}`),
     ])];
     const passed = results.reduce((n, r) => n + (r.pass ?? 0), 0);
     const failed = results.reduce((n, r) => n + (r.fail ?? 0), 0);
-    lines.push(`${passed} passed, ${failed} failed`, '');
+    const cancelled = results.reduce((n, r) => n + (r.cancelled ?? 0), 0);
+    lines.push(`${passed} passed, ${failed} failed, ${cancelled} cancelled`, '');
     process.stdout.write(lines.join('\n'));
     return results.some((r) => r.code !== 0 || r.pass === undefined) ? 1 : 0;
   } finally {

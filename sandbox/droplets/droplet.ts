@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { utils } from 'ssh2';
+import { generateEd25519KeyPair } from '../../src/remote/keys';
 import type { DropletSpec } from '../contracts';
 import { Sleeps } from '../timings';
 import {
@@ -56,10 +56,6 @@ function newRecord(): CloudInitRecord {
     packageUpgrade: false,
     users: [],
   };
-}
-
-export function generateHostKey(): { readonly private: string; readonly public: string } {
-  return utils.generateKeyPairSync('ed25519');
 }
 
 /** One simulated droplet: its root directory, sshd, cloud-init, docker daemon and host stand-ins. */
@@ -141,7 +137,7 @@ export class Droplet {
     if (fromUserData) return fromUserData;
     const onDisk = join(this.root, 'etc', 'ssh', 'ssh_host_ed25519_key');
     if (existsSync(onDisk)) return readFileSync(onDisk, 'utf8');
-    return generateHostKey().private;
+    return generateEd25519KeyPair('sandbox-droplet-host').privateKey;
   }
 
   private authorizedKeys(user: string): string[] {
@@ -322,7 +318,7 @@ export class Droplet {
   }
 
   impersonateHostKey(): void {
-    this.impostorHostKey = generateHostKey().private;
+    this.impostorHostKey = generateEd25519KeyPair('sandbox-droplet-host').privateKey;
     this.ssh.setHostKey(this.impostorHostKey);
   }
 
