@@ -71,8 +71,6 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       if (existing && existing.publicKey.trim().split(' ')[1] === publicKey.trim().split(' ')[1]) {
         return { id: existing.id, fingerprint: existing.fingerprint };
       }
-      // Found by fingerprint under another name: a key someone else registered, never ours to replace.
-      if (existing && existing.name !== name) throw notOwned(`SSH key ${existing.id} ("${existing.name}")`, input.installationId, `its name is not ${name}`);
       if (existing) await api.deleteSshKey(existing.id);
       const created = await api.createSshKey({ name, publicKey });
       return { id: created.id, fingerprint: created.fingerprint };
