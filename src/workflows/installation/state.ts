@@ -28,6 +28,8 @@ export interface State {
   healEvents: HealEvent[];
   /** Resources with the installation's tag or name that are not desired (heal's orphan sweep); absent in older runs. */
   orphans?: OrphanRecord[];
+  /** Epoch ms of the last orphan sweep (or of the first heal check, which only starts the clock). */
+  lastSweepAt?: number;
   repairTimes: number[];
   consecutiveFailures: number;
   backoffUntil: number | null;
