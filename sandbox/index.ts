@@ -114,6 +114,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       DROPLET_SSH_PORT: String(sshPort),
       // Inside DigitalOcean's 250 requests a minute even when a boot takes long.
       TRIGGER_OPS_POLL_INTERVAL_MS: String(timings.pollIntervalMs),
+      // The stand-in lists a droplet as soon as it exists (unless a test injects a lag): a short window will do.
+      TRIGGER_OPS_CREATE_SETTLE_SECONDS: '5',
     };
     return { digitalocean, railway: platform.railway, webapp: platform.webapp, droplets, timings, env, close };
   } catch (err) {

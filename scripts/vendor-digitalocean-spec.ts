@@ -27,7 +27,7 @@ export const KEPT_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
   '/v2/regions': ['get'], // regions_list
   '/v2/sizes': ['get'], // sizes_list
   '/v2/tags': ['get', 'post'], // tags_list, tags_create
-  '/v2/tags/{tag_id}': ['get'], // tags_get
+  '/v2/tags/{tag_id}': ['get', 'delete'], // tags_get, tags_delete
   '/v2/tags/{tag_id}/resources': ['post'], // tags_assign_resources
 };
 

@@ -84,6 +84,7 @@ export function activityDepsFromConfig(
     railwayProjectToken: Boolean(railway.projectToken),
     configuredWorkerToken: trigger.workerToken,
     pollIntervalMs: config.pollIntervalMs,
+    createSettleMs: config.digitalocean.createSettleSeconds * 1000,
     temporalClient,
   };
 }

@@ -4,10 +4,16 @@ import type { FaultKind } from '../contracts';
  * Operation names `failNext` accepts, besides the spec's operationIds (`droplets_create`, `dropletActions_post`, …):
  * - `*`: the next requests, whatever the operation;
  * - `droplet_boot`: the next droplet creates are accepted (202) but their create action ends `errored` and the
- *   droplet never becomes active (only `{ status }` kinds apply).
+ *   droplet never becomes active (only `{ status }` kinds apply);
+ * - `droplet_list_lag`: the next droplets created appear in `GET /v2/droplets` (all, by tag or by name) only
+ *   `{ latencyMs }` after they exist, as DigitalOcean's lists catch up with a create; `GET /v2/droplets/{id}` shows
+ *   them at once.
+ * A `{ hangMs }` fault on an operation holds the request and then carries it out: on `droplets_create` with a hang
+ * longer than the client's timeout, the droplet is created after the client gave up (an ambiguous create).
  */
 export const ANY_OPERATION = '*';
 export const DROPLET_BOOT = 'droplet_boot';
+export const DROPLET_LIST_LAG = 'droplet_list_lag';
 
 export type DigitalOceanFaultKind = Exclude<FaultKind, { readonly graphqlError: string }>;
 

@@ -11,6 +11,8 @@ export interface HandlerContext {
   readonly baseUrl: string;
   /** A `droplet_boot` fault is due: this create's action ends errored. */
   readonly bootFails: () => boolean;
+  /** How long this create's droplet stays out of lists (a `droplet_list_lag` fault; 0 when none is due). */
+  readonly listLagMs: () => number;
 }
 
 export interface Reply {
@@ -107,7 +109,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
           userData: b.user_data,
           vpcUuid: b.vpc_uuid,
         },
-        ctx.bootFails(),
+        { bootFails: ctx.bootFails(), listLagMs: ctx.listLagMs() },
       ),
     );
     const links = {
@@ -196,6 +198,10 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
     return { status: 201, body: { tag: tagView(state, name, ctx.baseUrl) } };
   },
   tags_get: (state, ctx) => ({ status: 200, body: { tag: tagView(state, state.getTag(param(ctx, 'tag_id')), ctx.baseUrl) } }),
+  tags_delete: (state, ctx) => {
+    state.deleteTag(param(ctx, 'tag_id'));
+    return { status: 204 };
+  },
   tags_assign_resources: (state, ctx) => {
     const resources = body<{ resources: { resource_id?: string; resource_type?: string }[] }>(ctx).resources;
     state.tagDroplets(param(ctx, 'tag_id'), resources);

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { nullDropletHosts, type DropletHostDriver } from '../contracts';
 import { ApiError } from './api-error';
-import { DROPLET_BOOT, FaultQueue, type DigitalOceanFaults } from './faults';
+import { DROPLET_BOOT, DROPLET_LIST_LAG, FaultQueue, type DigitalOceanFaults } from './faults';
 import { HANDLERS, type HandlerContext } from './handlers';
 import { digitalOceanSpec } from './openapi';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
@@ -155,6 +155,10 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
         bootFails: () => {
           const boot = faults.take(DROPLET_BOOT);
           return boot !== undefined && 'status' in boot;
+        },
+        listLagMs: () => {
+          const lag = faults.take(DROPLET_LIST_LAG);
+          return lag !== undefined && 'latencyMs' in lag ? lag.latencyMs : 0;
         },
       };
       const result = handler(state, ctx);

@@ -22,6 +22,8 @@ export interface DropletRecord {
   readonly userData: string | undefined;
   readonly sshPublicKeys: readonly string[];
   readonly vpcUuid: string;
+  /** Epoch ms from which lists show it (a `droplet_list_lag` fault); 0 for at once. */
+  readonly listedFrom: number;
 }
 
 export interface ActionRecord {
@@ -121,7 +123,8 @@ export class DigitalOceanState {
 
   // Droplets
 
-  createDroplet(input: CreateDropletInput, bootFails: boolean): { droplet: DropletRecord; action: ActionRecord } {
+  createDroplet(input: CreateDropletInput, faults: { readonly bootFails: boolean; readonly listLagMs: number }): { droplet: DropletRecord; action: ActionRecord } {
+    const { bootFails } = faults;
     const size = findSize(input.size);
     if (!size) throw unprocessable(`You specified an invalid size for Droplet creation: ${input.size}.`);
     const image = findImage(input.image);
@@ -151,6 +154,7 @@ export class DigitalOceanState {
       userData: input.userData,
       sshPublicKeys,
       vpcUuid: input.vpcUuid ?? randomUUID(),
+      listedFrom: faults.listLagMs > 0 ? Date.now() + faults.listLagMs : 0,
     };
     this.droplets.set(droplet.id, droplet);
     const action = this.startAction(droplet, 'create');
@@ -186,7 +190,13 @@ export class DigitalOceanState {
     return droplet;
   }
 
+  /** What GET /v2/droplets shows: droplets still within a list lag are left out. */
   listDroplets(tag: string | undefined, name: string | undefined): DropletRecord[] {
+    const now = Date.now();
+    return this.matchDroplets(tag, name).filter((d) => d.listedFrom <= now);
+  }
+
+  private matchDroplets(tag: string | undefined, name: string | undefined): DropletRecord[] {
     return [...this.droplets.values()].filter(
       (d) => (tag === undefined || d.tags.includes(tag)) && (name === undefined || d.name.toLowerCase() === name.toLowerCase()),
     );
@@ -200,7 +210,7 @@ export class DigitalOceanState {
   }
 
   deleteDropletsByTag(tag: string): void {
-    for (const droplet of this.listDroplets(tag, undefined)) this.deleteDroplet(droplet.id);
+    for (const droplet of this.matchDroplets(tag, undefined)) this.deleteDroplet(droplet.id);
   }
 
   dropletAction(id: number, type: string, params: { size?: string | undefined; image?: string | number | undefined }): ActionRecord {
@@ -270,6 +280,17 @@ export class DigitalOceanState {
   getTag(name: string): string {
     if (!this.tags.has(name)) throw notFound();
     return name;
+  }
+
+  /** Deletes the tag; whatever carried it (droplets, firewalls' targets) is untagged. */
+  deleteTag(name: string): void {
+    this.getTag(name);
+    this.tags.delete(name);
+    for (const droplet of this.droplets.values()) {
+      const at = droplet.tags.indexOf(name);
+      if (at >= 0) droplet.tags.splice(at, 1);
+    }
+    for (const firewall of this.firewalls.values()) firewall.tags = firewall.tags.filter((t) => t !== name);
   }
 
   tagDroplets(tag: string, resources: readonly { resource_id?: string | undefined; resource_type?: string | undefined }[]): void {

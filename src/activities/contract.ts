@@ -52,6 +52,15 @@ export const BOUNDS = {
   installationTurnMs: 60 * MINUTE,
   /** Droplets of one installation an activity visits one by one (the serving one, a migrate's new one, strays). */
   dropletsPerInstallation: 3,
+  /**
+   * The longest settle window TRIGGER_OPS_CREATE_SETTLE_SECONDS may set: how long after a create whose answer was
+   * lost DigitalOcean may still carry it out (its create latency, with room), before ensureDroplet creates again.
+   */
+  createSettleMaxSeconds: 600,
+  /** A settle window polls by tag and by name at most this often (two requests each time). */
+  createSettlePollMs: 2 * SECOND,
+  /** Orphans one deleteOrphans call removes (two requests each); heal sweeps the rest on its next check. */
+  orphansPerSweep: 5,
 } as const;
 
 /** Worker liveness: a step that heartbeats is retried on another worker this long after its worker died. */
@@ -73,8 +82,13 @@ export const RETRY = {
   wait: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 3, nonRetryableErrorTypes },
   /** A read whose answer is itself the observation: a failed look is simply taken again soon. */
   observe: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes },
-  /** An undo: retried until it succeeds, except when the credentials themselves are refused. */
-  undo: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: [ErrorType.AuthError, ErrorType.HostKeyMismatch] },
+  /** An undo: retried until it succeeds, except when the credentials are refused or the resource is not ours. */
+  undo: {
+    initialInterval: '2 seconds',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: [ErrorType.AuthError, ErrorType.HostKeyMismatch, ErrorType.NotOwned],
+  },
   /** Touching something that may be gone (a dead old droplet): a couple of tries, then the caller goes on. */
   bestEffort: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 2, nonRetryableErrorTypes },
 } as const satisfies Record<string, RetryPolicy>;
@@ -138,9 +152,9 @@ export const CONTRACT: Contract = {
   ensureWebappSecrets: {
     ...longChange,
     startToCloseMs: fixed(15 * MINUTE),
-    inner: () => [RW, RW, RW, BOUNDS.webappRedeployMs],
+    inner: () => [RW, RW, RW, RW, BOUNDS.webappRedeployMs],
   },
-  removeWebappVariables: { ...undo, startToCloseMs: fixed(3 * MINUTE), inner: () => times(5, RW) },
+  removeWebappVariables: { ...undo, startToCloseMs: fixed(4 * MINUTE), inner: () => times(6, RW) },
   obtainWorkerToken: {
     ...longChange,
     startToCloseMs: fixed(6 * MINUTE),
@@ -153,9 +167,18 @@ export const CONTRACT: Contract = {
   validateDropletPlacement: { ...readCall, startToCloseMs: fixed(75 * SECOND), inner: () => times(3, DO) },
   inspectInstallationResources: { ...readCall, startToCloseMs: fixed(45 * SECOND), inner: () => [DO] },
   listInstallationDroplets: { ...readCall, startToCloseMs: fixed(45 * SECOND), inner: () => [DO] },
+  checkDropletOwnership: { ...readCall, startToCloseMs: fixed(45 * SECOND), inner: () => [DO] },
+  findOrphans: { ...readCall, startToCloseMs: fixed(75 * SECOND), inner: () => times(3, DO) },
   ensureSshKey: { ...change, startToCloseMs: fixed(90 * SECOND), inner: () => times(4, DO) },
   ensureFirewall: { ...change, startToCloseMs: fixed(90 * SECOND), inner: () => times(4, DO) },
-  ensureDroplet: { ...change, startToCloseMs: fixed(60 * SECOND), inner: () => times(2, DO) },
+  ensureDroplet: {
+    ...change,
+    // A retry after a lost create answer waits out the settle window (configured, at most its maximum), polling.
+    heartbeat: true,
+    startToCloseMs: fixed(s(BOUNDS.createSettleMaxSeconds) + 2 * MINUTE),
+    // Look by tag and name; the window, and its last look, which may start just before the window ends; create.
+    inner: () => [DO, DO, s(BOUNDS.createSettleMaxSeconds), DO, DO, DO],
+  },
   waitForDropletActive: {
     ...waitFor,
     startToCloseMs: (i) => s(i.timeoutSeconds) + MINUTE,
@@ -166,14 +189,16 @@ export const CONTRACT: Contract = {
     ...waitFor,
     mutating: true,
     startToCloseMs: (i) => s(i.timeoutSeconds) + MINUTE,
-    inner: (i) => [DO, s(i.timeoutSeconds), DO],
-    worst: { input: { dropletId: 1, action: 'power_cycle', timeoutSeconds: MAX_TIMEOUT_SECONDS }, maxStartToCloseMs: 61 * MINUTE },
+    inner: (i) => [DO, DO, s(i.timeoutSeconds), DO],
+    worst: { input: { installationId: 'x', dropletId: 1, action: 'power_cycle', timeoutSeconds: MAX_TIMEOUT_SECONDS }, maxStartToCloseMs: 61 * MINUTE },
   },
   deleteSshKey: { ...undo, startToCloseMs: fixed(MINUTE), inner: () => times(2, DO) },
   deleteFirewall: { ...undo, startToCloseMs: fixed(MINUTE), inner: () => times(2, DO) },
-  deleteDroplets: { ...undo, startToCloseMs: fixed(MINUTE), inner: () => times(2, DO) },
+  deleteDroplets: { ...undo, startToCloseMs: fixed(90 * SECOND), inner: () => [DO, ...times(DROPLETS, DO)] },
   deleteDropletByName: { ...undo, startToCloseMs: fixed(90 * SECOND), inner: () => [DO, ...times(DROPLETS, DO)] },
-  deleteDroplet: { ...undo, startToCloseMs: fixed(45 * SECOND), inner: () => [DO] },
+  deleteDroplet: { ...undo, startToCloseMs: fixed(45 * SECOND), inner: () => [DO, DO] },
+  deleteInstallationTag: { ...undo, startToCloseMs: fixed(MINUTE), inner: () => [DO] },
+  deleteOrphans: { ...longChange, startToCloseMs: fixed(4 * MINUTE), inner: () => times(2 * BOUNDS.orphansPerSweep + 1, DO) },
 
   // --- the droplet, over SSH through the agent ---
   waitForCloudInit: {
@@ -183,7 +208,7 @@ export const CONTRACT: Contract = {
     inner: (i) => [s(i.timeoutSeconds), SSH, s(BOUNDS.cloudInitChunkSeconds) + SSH],
     worst: { input: { ...HOST, timeoutSeconds: MAX_TIMEOUT_SECONDS }, maxStartToCloseMs: 62 * MINUTE },
   },
-  applySupervisorConfig: { ...longChange, startToCloseMs: fixed(12 * MINUTE), inner: () => [RW, SSH, BOUNDS.agentApplyMs] },
+  applySupervisorConfig: { ...longChange, startToCloseMs: fixed(12 * MINUTE), inner: () => [RW, RW, DO, SSH, BOUNDS.agentApplyMs] },
   waitForSupervisorHealthy: {
     ...waitFor,
     startToCloseMs: (i) => s(i.timeoutSeconds) + 90 * SECOND,

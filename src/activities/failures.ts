@@ -56,3 +56,8 @@ function toFailure(err: unknown, mappers: readonly FailureMapper[], redactor: Re
 export function invalidInput(message: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, ErrorType.InvalidInput);
 }
+
+/** A non-retryable refusal to touch a resource that is not the installation's; names both, and that nothing changed. */
+export function notOwned(resource: string, installationId: string, why: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`${resource} does not belong to installation "${installationId}" (${why}); nothing was changed`, ErrorType.NotOwned);
+}

@@ -53,6 +53,13 @@ export function withHeartbeats<T extends Record<string, (...args: never[]) => Pr
   return wrapped as T;
 }
 
+/** This attempt: its number, when Temporal scheduled it, and the last heartbeat details an earlier attempt left. */
+export function currentAttempt(): { readonly number: number; readonly scheduledAtMs: number; readonly previousDetails: unknown } {
+  const info = currentContext()?.info;
+  if (!info) return { number: 1, scheduledAtMs: Date.now(), previousDetails: undefined };
+  return { number: info.attempt, scheduledAtMs: info.currentAttemptScheduledTimestampMs, previousDetails: info.heartbeatDetails as unknown };
+}
+
 /**
  * The id of this step on the droplet: the same for every attempt of one activity (workflow, run, activity id), so
  * the agent lets a retry adopt what an earlier attempt started instead of running it twice.

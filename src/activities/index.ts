@@ -33,6 +33,8 @@ export interface ActivityDeps {
   readonly railwayProjectToken: boolean;
   readonly configuredWorkerToken: string | undefined;
   readonly pollIntervalMs: number;
+  /** How long DigitalOcean may still carry out a droplet create whose answer was lost. */
+  readonly createSettleMs: number;
   /** A client of the Temporal service (schedules, hand-over to the installation workflow); lazily connected. */
   readonly temporalClient?: () => Promise<Client>;
 }
@@ -56,6 +58,7 @@ export function createActivities(deps: ActivityDeps) {
       api: deps.digitalocean,
       keys,
       pollIntervalMs: deps.pollIntervalMs,
+      createSettleMs: deps.createSettleMs,
       buildUserData: async ({ installationId, image }) => {
         const [controller, hostKey] = await Promise.all([keys.controllerKey(installationId), keys.hostKey(installationId)]);
         return buildCloudConfig({

@@ -4,7 +4,7 @@ import { ErrorType } from '../shared/errors';
 import { resourceNames } from '../shared/ids';
 import type { DigitalOceanApi } from './digitalocean/client';
 import type { RailwayApi } from './railway/api';
-import { findWebappService } from './railway/steps';
+import { findWebappService } from './railway/services';
 import type { Redactor } from './secrets/redactor';
 import type { createAgentSession } from './droplet/session';
 import { BOUNDS } from './contract';

@@ -49,6 +49,9 @@ export function formatStatus(s: InstallationStatus): string {
     for (const r of s.recent.slice(0, 5)) recent.push([r.kind, r.outcome, r.finishedAt, r.message]);
     out.push(recent.toString());
   }
+  for (const o of s.orphans) {
+    out.push(`Orphan: ${o.kind} ${o.id} ("${o.name}") since ${o.since}: ${o.reason}${o.removable ? ` (removed ${s.settings.orphanGraceSeconds}s after it was first seen)` : ''}`);
+  }
   const lastHeal = s.healEvents[0];
   if (lastHeal) out.push(`Last heal: ${lastHeal.decision} (${lastHeal.action}) at ${lastHeal.at}: ${lastHeal.reason}`);
   out.push(`Repairs in the last hour: ${s.repairs.lastHour}/${s.repairs.capPerHour}${s.repairs.backoffUntil ? `, backing off until ${s.repairs.backoffUntil}` : ''}`);

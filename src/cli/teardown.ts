@@ -35,7 +35,9 @@ export function registerTeardown(program: Command): void {
         printResult(
           flags,
           r,
-          () => `Torn down "${r.installationId}": ${r.dropletsDeleted} droplet(s), firewall ${r.firewallDeleted ? 'deleted' : 'absent'}, SSH key ${r.sshKeyDeleted ? 'deleted' : 'absent'}.\n`,
+          () =>
+            `Torn down "${r.installationId}": ${r.dropletsDeleted} droplet(s), firewall ${r.firewallDeleted ? 'deleted' : 'absent'}, SSH key ${r.sshKeyDeleted ? 'deleted' : 'absent'}, tag ${r.tagDeleted ? 'deleted' : 'absent'}.\n` +
+            (r.dropletsKept.length > 0 ? `Left alone (tagged, but not named by trigger-ops; now untagged): ${r.dropletsKept.join(', ')}.\n` : ''),
         );
       });
     });

@@ -33,6 +33,8 @@ export interface Config {
     readonly token: string | undefined;
     /** Base URL without /v2. */
     readonly apiUrl: string;
+    /** How long a create whose answer was lost may still be carried out (ensureDroplet waits it out). */
+    readonly createSettleSeconds: number;
   };
   readonly railway: {
     readonly apiUrl: string;
@@ -84,7 +86,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
     pollIntervalMs: e.TRIGGER_OPS_POLL_INTERVAL_MS,
-    digitalocean: { token: e.DIGITALOCEAN_TOKEN, apiUrl: e.DIGITALOCEAN_API_URL },
+    digitalocean: { token: e.DIGITALOCEAN_TOKEN, apiUrl: e.DIGITALOCEAN_API_URL, createSettleSeconds: e.TRIGGER_OPS_CREATE_SETTLE_SECONDS },
     railway: {
       apiUrl: e.RAILWAY_API_URL,
       apiToken: e.RAILWAY_API_TOKEN,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BOUNDS } from '../activities/contract';
 
 const optionalString = z.string().trim().min(1).optional();
 const port = z.coerce.number().int().min(0).max(65535);
@@ -63,6 +64,8 @@ export const envSchema = z.object({
   DROPLET_SSH_PORT: port.default(22),
   // How often waits poll DigitalOcean, Railway and the droplet, in milliseconds.
   TRIGGER_OPS_POLL_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).default(5000),
+  // After a droplet create whose answer was lost, how long to look for it before creating again, in seconds.
+  TRIGGER_OPS_CREATE_SETTLE_SECONDS: z.coerce.number().int().min(1).max(BOUNDS.createSettleMaxSeconds).default(120),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -10,6 +10,8 @@
  * - Rejected: the remote system refused the request as malformed (4xx other than 401/403/404/429).
  * - NotFound: a resource the operation needs does not exist.
  * - HostKeyMismatch: the droplet presented an SSH host key other than the pinned one; nothing is sent.
+ * - NotOwned: the resource named in the input is not the installation's (wrong tag or name, another Railway service
+ *   or environment); nothing was changed. The message names the resource and the installation.
  * - Retiring: the installation is being torn down; no new operation is accepted.
  * - DeployFailed: a deploy failed and rolled back everything it created.
  * - MigrateFailed: a migrate failed; the new droplet was removed and the old one keeps serving.
@@ -18,7 +20,7 @@
  * - RateLimited: 429; retried after the server's retry-after.
  * - Unavailable: 5xx, a timeout, a refused connection; retried with backoff.
  */
-const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'Retiring', 'DeployFailed', 'MigrateFailed', 'RollbackIncomplete'] as const;
+const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'RollbackIncomplete'] as const;
 const TRANSIENT = ['RateLimited', 'Unavailable'] as const;
 
 export type ErrorType = (typeof FINAL)[number] | (typeof TRANSIENT)[number];

@@ -40,6 +40,13 @@ export function resourceNames(installationId: string) {
     sshKey: `${prefix}-controller`,
     /** Also the supervisor's TRIGGER_WORKER_INSTANCE_NAME: one WorkerInstance at the webapp per droplet. */
     droplet: (generation: number) => `${prefix}-g${generation}`,
+    /** How its droplet names look, for messages. */
+    dropletPattern: `${prefix}-g<N>`,
+    /** The generation in one of this installation's droplet names; undefined for any other name. */
+    generationOf: (name: string): number | undefined => {
+      const match = /^(.*)-g([1-9]\d{0,8})$/.exec(name);
+      return match && match[1] === prefix ? Number(match[2]) : undefined;
+    },
     workerGroup: `trigger-ops-${installationId}`,
   } as const;
 }

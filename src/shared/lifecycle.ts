@@ -44,6 +44,8 @@ const settingsShape = {
   bootTimeoutSeconds: z.number().int().min(10).max(3600),
   /** Below this much free disk, heal prunes. */
   minFreeDiskPercent: z.number().int().min(1).max(90),
+  /** How long heal records a resource with the installation's tag or name that is not desired before removing it. */
+  orphanGraceSeconds: z.number().int().min(0).max(7 * 86_400),
 };
 
 export const DEFAULT_LIFECYCLE_SETTINGS = {
@@ -53,6 +55,7 @@ export const DEFAULT_LIFECYCLE_SETTINGS = {
   healthTimeoutSeconds: 300,
   bootTimeoutSeconds: 600,
   minFreeDiskPercent: 10,
+  orphanGraceSeconds: 600,
 } as const;
 
 export const lifecycleSettingsSchema = z
@@ -63,6 +66,7 @@ export const lifecycleSettingsSchema = z
     healthTimeoutSeconds: settingsShape.healthTimeoutSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.healthTimeoutSeconds),
     bootTimeoutSeconds: settingsShape.bootTimeoutSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.bootTimeoutSeconds),
     minFreeDiskPercent: settingsShape.minFreeDiskPercent.default(DEFAULT_LIFECYCLE_SETTINGS.minFreeDiskPercent),
+    orphanGraceSeconds: settingsShape.orphanGraceSeconds.default(DEFAULT_LIFECYCLE_SETTINGS.orphanGraceSeconds),
   })
   .strict();
 export type LifecycleSettings = z.output<typeof lifecycleSettingsSchema>;
@@ -111,11 +115,41 @@ export interface OperationRecord {
   readonly details?: Record<string, unknown>;
 }
 
-/** One heal decision, with its reason: a repair done, a repair held back (cap, backoff) or "healthy". */
+/**
+ * A DigitalOcean resource with the installation's tag or name that is not in its desired state: a droplet of another
+ * generation or a second one of the same name, a second firewall, an SSH key with another public key. Heal records it
+ * and removes it after `orphanGraceSeconds`; one that only carries the tag (a name trigger-ops never gives) is
+ * recorded and never removed.
+ */
+export interface OrphanResource {
+  readonly kind: 'droplet' | 'firewall' | 'sshKey';
+  /** DigitalOcean's id (droplet and key ids as decimal strings). */
+  readonly id: string;
+  readonly name: string;
+  readonly reason: string;
+  readonly removable: boolean;
+}
+
+/** An orphan as the installation remembers it: first seen at `since` (ISO). */
+export interface OrphanRecord extends OrphanResource {
+  readonly since: string;
+}
+
+/** One heal decision, with its reason: a repair done, a repair held back (cap, backoff), "healthy", or an orphan. */
 export interface HealEvent {
   readonly at: string;
-  readonly action: RepairAction;
-  readonly decision: 'observed-healthy' | 'repaired' | 'repair-failed' | 'capped' | 'backing-off' | 'needs-operator' | 'resolved';
+  readonly action: RepairAction | 'sweep-orphans';
+  readonly decision:
+    | 'observed-healthy'
+    | 'repaired'
+    | 'repair-failed'
+    | 'capped'
+    | 'backing-off'
+    | 'needs-operator'
+    | 'resolved'
+    | 'orphan-found'
+    | 'orphan-removed'
+    | 'sweep-failed';
   readonly reason: string;
   readonly calls?: Observation['calls'];
 }
@@ -131,6 +165,8 @@ export interface InstallationStatus {
   readonly recent: readonly OperationRecord[];
   /** Newest first. */
   readonly healEvents: readonly HealEvent[];
+  /** What heal found with the installation's tag or name that is not desired, and since when. */
+  readonly orphans: readonly OrphanRecord[];
   readonly repairs: { readonly lastHour: number; readonly capPerHour: number; readonly backoffUntil: string | null; readonly consecutiveFailures: number };
   readonly settings: LifecycleSettings;
   readonly runs: number;

@@ -55,10 +55,11 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
       begin('railway-secrets');
       const names = preflight.missingSecrets;
       saga.add('railway-secrets', () =>
-        acts.removeWebappVariables({ ...target, serviceId: preflight.webappServiceId, names }),
+        acts.removeWebappVariables({ ...target, installationId, serviceId: preflight.webappServiceId, names }),
       );
       const written = await acts.ensureWebappSecrets({
         ...target,
+        installationId,
         serviceId: preflight.webappServiceId,
         names,
       });
@@ -78,6 +79,8 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     done();
 
     begin('ssh-key');
+    // A first deploy leaves no trace when it fails: its tag (created with the firewall) goes last.
+    if (!existing.firewall && existing.droplets.length === 0) saga.add('tag', () => acts.deleteInstallationTag({ installationId }));
     if (!existing.sshKey) saga.add('ssh-key', () => acts.deleteSshKey({ installationId }));
     const sshKey = await acts.ensureSshKey({ installationId });
     done();

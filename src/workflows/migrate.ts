@@ -1,9 +1,9 @@
-import { ApplicationFailure, defineQuery, log, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, log, patched, setHandler } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors';
 import { resourceNames } from '../shared/ids';
 import type { MigrateWorkflowInput, MigrateWorkflowResult } from '../shared/lifecycle';
 import { acts, bestEffort } from './activity-proxy';
-import { rootCauseMessage, Saga } from './saga';
+import { failureType, rootCauseMessage, Saga } from './saga';
 
 export const migrateProgressQuery = defineQuery<{ readonly step: string }>('progress');
 
@@ -19,6 +19,18 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
   }
   let step = 'validate';
   setHandler(migrateProgressQuery, () => ({ step }));
+  if (patched('migrate-checks-ownership')) {
+    // The old droplet is deleted at the end: it must be this installation's (a dead one is fine, heal replaces it).
+    step = 'check-ownership';
+    await acts.checkDropletOwnership({ installationId, dropletId: from.droplet.id }).catch((err: unknown) => {
+      throw ApplicationFailure.create({
+        type: failureType(err) ?? ErrorType.MigrateFailed,
+        message: `migrate refused at step "check-ownership": ${rootCauseMessage(err)}`,
+        nonRetryable: true,
+        ...(err instanceof Error ? { cause: err } : {}),
+      });
+    });
+  }
   const saga = new Saga();
   const name = resourceNames(installationId).droplet(generation);
   try {
@@ -66,7 +78,7 @@ export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkf
     await acts.waitForSupervisorHealthy({ ...host, supervisorVersion: from.supervisorVersion, timeoutSeconds: input.healthTimeoutSeconds });
 
     step = 'delete-old';
-    const deleted = await acts.deleteDroplet({ dropletId: from.droplet.id });
+    const deleted = await acts.deleteDroplet({ installationId, dropletId: from.droplet.id });
     step = 'done';
     return {
       droplet: { id: created.id, name: created.name, ipv4: droplet.ipv4 },

@@ -18,15 +18,19 @@ export interface TeardownResult {
   readonly installationId: string;
   readonly supervisorStopped: boolean;
   readonly dropletsDeleted: number;
+  /** Droplets that carried the installation's tag under a name trigger-ops never gives: left alone (now untagged). */
+  readonly dropletsKept: readonly string[];
   readonly firewallDeleted: boolean;
   readonly sshKeyDeleted: boolean;
   readonly secretsForgotten: boolean;
+  /** The installation's tag `trigger-ops-<id>`, deleted last. */
+  readonly tagDeleted: boolean;
 }
 
 export const teardownProgressQuery = defineQuery<{ readonly step: string }>('progress');
 
 /**
- * Removes everything an installation has on DigitalOcean, by its tag and deterministic names. Idempotent: safe after
+ * Removes everything an installation has on DigitalOcean, by its tag and deterministic names, and the tag last. Idempotent: safe after
  * a failed deploy, after a partial teardown, and when run twice. Railway's webapp is left as it is.
  */
 export async function teardown(input: TeardownInput): Promise<TeardownResult> {
@@ -47,14 +51,19 @@ export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   const sshKey = await acts.deleteSshKey({ installationId });
   step = 'secrets';
   if (forgetSecrets) await acts.forgetInstallationSecrets({ installationId });
+  step = 'tag';
+  // Last: until now the tag is how every step above (and a rerun after a failure) finds the installation's droplets.
+  const tag = await acts.deleteInstallationTag({ installationId });
   step = 'done';
   log.info('teardown done', { installationId, droplets: droplets.deleted });
   return {
     installationId,
     supervisorStopped: stopped.stopped > 0,
     dropletsDeleted: droplets.deleted,
+    dropletsKept: droplets.kept ?? [],
     firewallDeleted: firewall.deleted,
     sshKeyDeleted: sshKey.deleted,
     secretsForgotten: forgetSecrets,
+    tagDeleted: tag.deleted,
   };
 }

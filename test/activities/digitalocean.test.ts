@@ -10,7 +10,7 @@ import {
 } from '../../src/activities/digitalocean';
 import { ErrorType } from '../../src/shared/errors';
 import { nullDropletHosts, type DropletHostDriver, type DropletSpec } from '../../sandbox/contracts';
-import { startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
+import { DROPLET_LIST_LAG, startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
 
 /** An OpenSSH ed25519 public key line, and its blob for an independent fingerprint. */
 function sshPublicKey(comment: string): { line: string; md5: string } {
@@ -152,6 +152,32 @@ describe('DigitalOcean adapter against the stand-in', () => {
     await api.deleteDropletsByTag('tops-page');
     assert.deepEqual(await api.listDropletsByTag('tops-page'), []);
     await until(async () => hosts.calls.filter((c) => c.startsWith('destroy')).length, (n) => n >= 203);
+  });
+
+  it('finds droplets by name (any tags, case-insensitive) and keeps a lagging create out of every list until it catches up', async () => {
+    sandbox.faults.failNext(DROPLET_LIST_LAG, 1, { latencyMs: 1_500 });
+    const placement = { region: 'nyc3', size: 's-1vcpu-1gb', image: 'docker-20-04' };
+    const { droplet } = await api.createDroplet({ name: 'tops-lag-g1', ...placement, tags: ['trigger-ops-lag'] });
+    assert.equal((await api.getDroplet(droplet.id)).name, 'tops-lag-g1', 'its id is known at once');
+    assert.deepEqual(await api.listDropletsByTag('trigger-ops-lag'), []);
+    assert.deepEqual(await api.listDropletsByName('tops-lag-g1'), []);
+    const listed = await until(() => api.listDropletsByName('TOPS-LAG-G1'), (l) => l.length > 0);
+    assert.deepEqual(listed.map((d) => d.id), [droplet.id]);
+    assert.deepEqual((await api.listDropletsByTag('trigger-ops-lag')).map((d) => d.id), [droplet.id]);
+    await api.deleteDroplet(droplet.id);
+  });
+
+  it('deletes a tag: whatever carried it is untagged, and a second delete finds nothing', async () => {
+    await api.ensureTag('trigger-ops-untag');
+    const { droplet } = await api.createDroplet({ name: 'tops-untag-g1', region: 'nyc3', size: 's-1vcpu-1gb', image: 'docker-20-04', tags: ['trigger-ops', 'trigger-ops-untag'] });
+    const firewall = await api.createFirewall({ name: 'tops-untag-fw', inboundRules: [{ protocol: 'tcp', ports: '22', addresses: ['0.0.0.0/0'] }], outboundRules: [], tags: ['trigger-ops-untag'] });
+    assert.equal(await api.deleteTag('trigger-ops-untag'), true);
+    assert.equal(await api.deleteTag('trigger-ops-untag'), false);
+    assert.deepEqual((await api.getDroplet(droplet.id)).tags, ['trigger-ops']);
+    assert.deepEqual((await api.findFirewallByName('tops-untag-fw'))?.tags, []);
+    assert.ok(!sandbox.inspect().tags.includes('trigger-ops-untag'));
+    await api.deleteFirewall(firewall.id);
+    await api.deleteDroplet(droplet.id);
   });
 
   it('deletes a droplet: 404 afterwards, mapped to NotFound, and a second delete is tolerated', async () => {

@@ -44,6 +44,7 @@ let worker: RunningWorker;
 let activities: Activities;
 let deployed: DeployResult;
 let spareDropletId = 0;
+let strayDropletId = 0;
 /** The upgrade the cancel case cancels. */
 let cancelled: Promise<unknown> = Promise.resolve();
 let setups = 0;
@@ -134,14 +135,14 @@ const recreated = ({ notConnectedSeconds: _measured, ...rest }: Output<'upgradeS
 /** In the order they run: Railway and the webapp, DigitalOcean from nothing, Temporal, the droplet's agent, teardown. */
 const CASES: { readonly [K in ActivityName]?: Case<K> } = {
   ensureWebappSecrets: {
-    input: () => ({ ...webappTarget(), names: [SECRET] }),
+    input: () => ({ ...webappTarget(), installationId: ID, names: [SECRET] }),
     check: (a, b, w) => {
       assert.deepEqual([a.added, b.added], [[SECRET], []]);
       assert.ok(SECRET in w.after.webappVariables);
     },
   },
   removeWebappVariables: {
-    input: () => ({ ...webappTarget(), names: [SECRET] }),
+    input: () => ({ ...webappTarget(), installationId: ID, names: [SECRET] }),
     check: (a, b, w) => {
       assert.deepEqual([a.removed, b.removed], [[SECRET], []]);
       assert.ok(!(SECRET in w.after.webappVariables));
@@ -201,10 +202,28 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
       spareDropletId = (await setup('ensureDroplet', input)).id;
       await setup('waitForDropletActive', { dropletId: spareDropletId, timeoutSeconds: 30 });
     },
-    input: () => ({ dropletId: spareDropletId }),
+    input: () => ({ installationId: SPARE, dropletId: spareDropletId }),
     check: (a, b, w) => {
       assert.deepEqual([a.deleted, b.deleted], [true, false]);
       assert.equal(count(w.after.digitalocean.droplets, `${spareDropletId} `), 0);
+    },
+  },
+  deleteOrphans: {
+    // A stray droplet of the deployed installation (another generation), as a failed undo would leave it.
+    before: async () => {
+      const input = { ...(CASES.ensureDroplet as Case<'ensureDroplet'>).input(), installationId: ID, generation: 5, sshKeyId: deployed.sshKeyId };
+      strayDropletId = (await setup('ensureDroplet', input)).id;
+      await setup('waitForDropletActive', { dropletId: strayDropletId, timeoutSeconds: 30 });
+    },
+    input: () => ({
+      installationId: ID,
+      keepDropletId: deployed.droplet.id,
+      orphans: [{ kind: 'droplet', id: String(strayDropletId), name: resourceNames(ID).droplet(5) }],
+    }),
+    check: (a, b, w) => {
+      assert.deepEqual([a.deleted.map((o) => o.id), a.gone, b.deleted, b.gone.map((o) => o.id)], [[String(strayDropletId)], [], [], [String(strayDropletId)]]);
+      assert.equal(count(w.after.digitalocean.droplets, resourceNames(ID).droplet(5)), 0);
+      assert.equal(count(w.after.digitalocean.droplets, `${deployed.droplet.id} `), 1, 'the desired droplet stays');
     },
   },
   acquireInstallation: {
@@ -321,7 +340,7 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
     },
   },
   powerDroplet: {
-    input: () => ({ dropletId: deployed.droplet.id, action: 'power_cycle', timeoutSeconds: 30 }),
+    input: () => ({ installationId: ID, dropletId: deployed.droplet.id, action: 'power_cycle', timeoutSeconds: 30 }),
     settle: () => healthy('v4.5.12'),
     // A power cycle has no operation id: a repeat cycles again, so the processes are new; the state is the same.
     repeatMayChange: ['pids'],
@@ -347,7 +366,7 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
   deleteDroplets: {
     input: () => ({ installationId: ID }),
     check: (a, b, w) => {
-      assert.deepEqual([a, b], [{ deleted: 1 }, { deleted: 0 }]);
+      assert.deepEqual([a, b], [{ deleted: 1, kept: [] }, { deleted: 0, kept: [] }]);
       assert.equal(count(w.after.digitalocean.droplets, resourceNames(ID).tag), 0);
     },
   },
@@ -370,6 +389,13 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
     check: (a, b, w) => {
       assert.deepEqual([a.forgotten, b.forgotten], [4, 0]);
       assert.deepEqual(Object.keys(w.after.secrets).filter((k) => k.startsWith(`installations/${ID}/`)), []);
+    },
+  },
+  deleteInstallationTag: {
+    input: () => ({ installationId: ID }),
+    check: (a, b, w) => {
+      assert.deepEqual([a, b], [{ deleted: true }, { deleted: false }]);
+      assert.ok(!w.after.digitalocean.tags.includes(resourceNames(ID).tag));
     },
   },
 };

@@ -23,6 +23,7 @@ function status(recent: OperationRecord[], healEvents: HealEvent[]): Installatio
     queue: [],
     recent,
     healEvents,
+    orphans: [],
     repairs: { lastHour: 0, capPerHour: 6, backoffUntil: null, consecutiveFailures: 0 },
     settings: DEFAULT_LIFECYCLE_SETTINGS,
     runs: 0,

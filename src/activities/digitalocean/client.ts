@@ -183,12 +183,17 @@ export interface DigitalOceanApi {
   getSize(slug: string): Promise<Size | undefined>;
   /** Throws a 404 DigitalOceanApiError when the slug is unknown. */
   getImage(slug: string): Promise<Image>;
+  listSshKeys(): Promise<SshKey[]>;
   findSshKeyByName(name: string): Promise<SshKey | undefined>;
   findSshKeyByFingerprint(fingerprint: string): Promise<SshKey | undefined>;
   createSshKey(input: { readonly name: string; readonly publicKey: string }): Promise<SshKey>;
   deleteSshKey(idOrFingerprint: number | string): Promise<boolean>;
   ensureTag(name: string): Promise<void>;
+  /** Deletes a tag (DigitalOcean untags whatever carried it); false when it did not exist. */
+  deleteTag(name: string): Promise<boolean>;
   createFirewall(input: CreateFirewallInput): Promise<Firewall>;
+  listFirewalls(): Promise<Firewall[]>;
+  /** The first firewall of that name, as DigitalOcean lists them. */
   findFirewallByName(name: string): Promise<Firewall | undefined>;
   addDropletsToFirewall(firewallId: string, dropletIds: readonly number[]): Promise<void>;
   deleteFirewall(firewallId: string): Promise<boolean>;
@@ -196,6 +201,8 @@ export interface DigitalOceanApi {
   getDroplet(id: number): Promise<Droplet>;
   /** Every droplet with the tag, across all pages. */
   listDropletsByTag(tag: string): Promise<Droplet[]>;
+  /** Every droplet with this name (exact, case-insensitive, as DigitalOcean's `name` filter matches), any tags. */
+  listDropletsByName(name: string): Promise<Droplet[]>;
   deleteDropletsByTag(tag: string): Promise<void>;
   deleteDroplet(id: number): Promise<boolean>;
   dropletAction(dropletId: number, action: DropletActionRequest): Promise<Action>;
@@ -326,10 +333,12 @@ export function createDigitalOceanApi(options: DigitalOceanClientOptions): Digit
       const { image } = await call('getImage', z.object({ image: imageSchema }), () => dots.image.getImage({ slug }));
       return { id: image.id, slug: image.slug ?? undefined, name: image.name, distribution: image.distribution, status: image.status };
     },
-    async findSshKeyByName(name) {
+    async listSshKeys() {
       const keys = await listAll('listSshKeys', 'ssh_keys', sshKeySchema, (page) => dots.sshKey.listSshKeys({ page, per_page: PER_PAGE }));
-      const key = keys.find((k) => k.name === name);
-      return key ? toSshKey(key) : undefined;
+      return keys.map(toSshKey);
+    },
+    async findSshKeyByName(name) {
+      return (await api.listSshKeys()).find((k) => k.name === name);
     },
     findSshKeyByFingerprint: (fingerprint) =>
       orUndefined(async () => {
@@ -348,6 +357,7 @@ export function createDigitalOceanApi(options: DigitalOceanClientOptions): Digit
       const exists = await orUndefined(() => call('getTag', empty, () => dots.tag.getTag({ tag_name: name })));
       if (exists === undefined) await call('createTag', empty, () => dots.tag.createTag({ name }));
     },
+    deleteTag: (name) => ignoreNotFound(() => call('deleteTag', empty, () => dots.tag.deleteTag({ tag_name: name }))),
     async createFirewall(input) {
       const data = await call('createFirewall', z.object({ firewall: firewallSchema }), () =>
         dots.firewall.createFirewall({
@@ -360,12 +370,14 @@ export function createDigitalOceanApi(options: DigitalOceanClientOptions): Digit
       );
       return toFirewall(data.firewall);
     },
-    async findFirewallByName(name) {
+    async listFirewalls() {
       const all = await listAll('listFirewalls', 'firewalls', firewallSchema, (page) =>
         dots.firewall.listFirewalls({ page, per_page: PER_PAGE }),
       );
-      const found = all.find((f) => f.name === name);
-      return found ? toFirewall(found) : undefined;
+      return all.map(toFirewall);
+    },
+    async findFirewallByName(name) {
+      return (await api.listFirewalls()).find((f) => f.name === name);
     },
     async addDropletsToFirewall(firewallId, dropletIds) {
       await call('addDropletsToFirewall', empty, () =>
@@ -401,6 +413,11 @@ export function createDigitalOceanApi(options: DigitalOceanClientOptions): Digit
         dots.droplet.listDroplets({ tag_name: tag, page, per_page: PER_PAGE }),
       );
       return all.map(toDroplet);
+    },
+    async listDropletsByName(name) {
+      // dots-wrapper sends no `name` filter: every droplet is listed and matched here as the filter would match.
+      const all = await listAll('listDroplets', 'droplets', dropletSchema, (page) => dots.droplet.listDroplets({ page, per_page: PER_PAGE }));
+      return all.filter((d) => d.name.toLowerCase() === name.toLowerCase()).map(toDroplet);
     },
     async deleteDropletsByTag(tag) {
       await ignoreNotFound(() => call('deleteDropletsByTag', empty, () => dots.droplet.deleteDropletsByTag({ tag_name: tag })));

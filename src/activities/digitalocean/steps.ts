@@ -3,10 +3,13 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { MANAGED_TAG, resourceNames } from '../../shared/ids';
 import { ErrorType } from '../../shared/errors';
 import type { InstallationKeys } from '../secrets/installation-keys';
-import { invalidInput } from '../failures';
+import { invalidInput, notOwned } from '../failures';
 import { pause, progress } from '../heartbeat';
 import type { DigitalOceanApi, FirewallRule } from './client';
+import { ensureDroplet, type EnsureDropletInput } from './create-droplet';
 import { DigitalOceanApiError } from './errors';
+import { createOrphanActivities } from './orphans';
+import { describeDroplet, dropletNotOwnedBecause, ownedDroplet } from './ownership';
 
 export interface DigitalOceanStepDeps {
   readonly api: DigitalOceanApi;
@@ -15,6 +18,8 @@ export interface DigitalOceanStepDeps {
   readonly buildUserData: (input: { readonly installationId: string; readonly image: string }) => Promise<string>;
   /** How often a wait polls DigitalOcean (well inside 250 requests/minute). */
   readonly pollIntervalMs: number;
+  /** How long DigitalOcean may still carry out a create whose answer was lost (TRIGGER_OPS_CREATE_SETTLE_SECONDS). */
+  readonly createSettleMs: number;
 }
 
 const ANYWHERE = ['0.0.0.0/0', '::/0'];
@@ -24,11 +29,16 @@ const OUTBOUND_OPEN: FirewallRule[] = [
   { protocol: 'icmp', ports: '0', addresses: ANYWHERE },
 ];
 
-/** DigitalOcean steps: each is idempotent, finding what an earlier attempt created by its deterministic name or tag. */
+/**
+ * DigitalOcean steps: each is idempotent, finding what an earlier attempt created by its deterministic name or tag,
+ * and each that deletes, powers or changes a resource first checks that it is the installation's (./ownership.ts).
+ */
 export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
   const { api } = deps;
 
   return {
+    ...createOrphanActivities(deps),
+
     /** Region, size and image exist and fit together; returns the monthly price. Read-only. */
     async validateDropletPlacement(input: { region: string; size: string; image: string }) {
       const [regions, sizes] = await Promise.all([api.listRegions(), api.listSizes()]);
@@ -92,32 +102,9 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       return { deleted: existing ? await api.deleteFirewall(existing.id) : false };
     },
 
-    /** Finds the generation's droplet by name under the installation tag, or creates it. Never creates two. */
-    async ensureDroplet(input: {
-      installationId: string;
-      generation: number;
-      region: string;
-      size: string;
-      image: string;
-      sshKeyId: number;
-      monitoring: boolean;
-    }) {
-      const names = resourceNames(input.installationId);
-      const name = names.droplet(input.generation);
-      const existing = (await api.listDropletsByTag(names.tag)).find((d) => d.name === name);
-      if (existing) return { id: existing.id, name: existing.name };
-      const userData = await deps.buildUserData({ installationId: input.installationId, image: input.image });
-      const { droplet } = await api.createDroplet({
-        name,
-        region: input.region,
-        size: input.size,
-        image: input.image,
-        sshKeys: [input.sshKeyId],
-        tags: [MANAGED_TAG, names.tag],
-        userData,
-        monitoring: input.monitoring,
-      });
-      return { id: droplet.id, name: droplet.name };
+    /** Finds the generation's droplet under the installation tag or by name, or creates it: never two (./create-droplet.ts). */
+    async ensureDroplet(input: EnsureDropletInput) {
+      return ensureDroplet(deps, input);
     },
 
     /** Polls until the droplet is active with a public IPv4, heartbeating; a deleted droplet is a NotFound. */
@@ -146,8 +133,11 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       }
     },
 
-    /** A power action, waited for until DigitalOcean reports it completed. */
-    async powerDroplet(input: { dropletId: number; action: 'power_on' | 'power_cycle'; timeoutSeconds: number }) {
+    /** A power action on one of the installation's droplets, waited for until DigitalOcean reports it completed. */
+    async powerDroplet(input: { installationId: string; dropletId: number; action: 'power_on' | 'power_cycle'; timeoutSeconds: number }) {
+      if (!(await ownedDroplet(api, input.installationId, input.dropletId))) {
+        throw ApplicationFailure.nonRetryable(`droplet ${input.dropletId} does not exist: nothing to ${input.action}`, ErrorType.NotFound);
+      }
       const action = await api.dropletAction(input.dropletId, { type: input.action });
       const deadline = Date.now() + input.timeoutSeconds * 1000;
       let current = action;
@@ -162,25 +152,47 @@ export function createDigitalOceanActivities(deps: DigitalOceanStepDeps) {
       return { completed: true };
     },
 
-    /** Every droplet of the installation (all generations), by tag. */
+    /**
+     * Every droplet of the installation (all generations): tagged and named as its own. A droplet that only carries
+     * the tag is not deleted; it is named in `kept`.
+     */
     async deleteDroplets(input: { installationId: string }) {
-      const tag = resourceNames(input.installationId).tag;
-      const droplets = await api.listDropletsByTag(tag);
-      if (droplets.length > 0) await api.deleteDropletsByTag(tag);
-      return { deleted: droplets.length };
+      const tagged = await api.listDropletsByTag(resourceNames(input.installationId).tag);
+      let deleted = 0;
+      const kept: string[] = [];
+      for (const d of tagged) {
+        if (dropletNotOwnedBecause(d, input.installationId)) kept.push(describeDroplet(d));
+        else if (await api.deleteDroplet(d.id)) deleted += 1;
+      }
+      return { deleted, kept };
     },
 
     /** The droplet of one generation, found by its deterministic name under the installation tag (rollback). */
     async deleteDropletByName(input: { installationId: string; name: string }) {
-      const droplets = await api.listDropletsByTag(resourceNames(input.installationId).tag);
+      const names = resourceNames(input.installationId);
+      if (names.generationOf(input.name) === undefined) {
+        throw notOwned(`droplet name "${input.name}"`, input.installationId, `it is not ${names.dropletPattern}`);
+      }
+      const droplets = await api.listDropletsByTag(names.tag);
       let deleted = 0;
       for (const d of droplets.filter((x) => x.name === input.name)) if (await api.deleteDroplet(d.id)) deleted += 1;
       return { deleted };
     },
 
-    /** One droplet, e.g. the old one after a migration. */
-    async deleteDroplet(input: { dropletId: number }) {
-      return { deleted: await api.deleteDroplet(input.dropletId) };
+    /** One droplet of the installation, e.g. the old one after a migration; one that is gone already is not an error. */
+    async deleteDroplet(input: { installationId: string; dropletId: number }) {
+      const droplet = await ownedDroplet(api, input.installationId, input.dropletId);
+      return { deleted: droplet ? await api.deleteDroplet(droplet.id) : false };
+    },
+
+    /** Read-only: whether the droplet still exists; refuses (NotOwned) one that is not the installation's. */
+    async checkDropletOwnership(input: { installationId: string; dropletId: number }) {
+      return { exists: (await ownedDroplet(api, input.installationId, input.dropletId)) !== undefined };
+    },
+
+    /** The installation's tag, deleted last at teardown (DigitalOcean untags whatever still carries it). */
+    async deleteInstallationTag(input: { installationId: string }) {
+      return { deleted: await api.deleteTag(resourceNames(input.installationId).tag) };
     },
 
     /** What the installation already has at DigitalOcean (read-only; `deploy --plan`). */

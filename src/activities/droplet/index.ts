@@ -17,8 +17,11 @@ import { ErrorType } from '../../shared/errors';
 import { resourceNames } from '../../shared/ids';
 import { BOUNDS } from '../contract';
 import type { DigitalOceanApi } from '../digitalocean/client';
+import { dropletNotOwnedBecause, ownedDroplet } from '../digitalocean/ownership';
+import { notOwned } from '../failures';
 import { operationId, pause, progress } from '../heartbeat';
 import type { RailwayApi } from '../railway/api';
+import { assertWebappService } from '../railway/services';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import type { SecretStore } from '../secrets/store';
 import type { DropletConnection } from '../ssh/client';
@@ -152,10 +155,13 @@ export function createDropletActivities(deps: DropletStepDeps) {
       supervisorVersion: string;
       apiUrl: string;
     }) {
-      const webappVariables = await deps.railway.getVariables({ projectId: input.projectId, environmentId: input.environmentId, serviceId: input.webappServiceId });
-      const droplet = await deps.digitalocean.getDroplet(input.dropletId);
-      if (!droplet.tags.includes(resourceNames(input.installationId).tag) || droplet.publicIpv4 !== input.ipv4) {
-        throw ApplicationFailure.nonRetryable(`droplet ${input.dropletId} is not installation "${input.installationId}"'s droplet at ${input.ipv4}`, ErrorType.Rejected);
+      const webapp = { projectId: input.projectId, environmentId: input.environmentId, serviceId: input.webappServiceId };
+      await assertWebappService(deps.railway, webapp, input.installationId);
+      const webappVariables = await deps.railway.getVariables(webapp);
+      const droplet = await ownedDroplet(deps.digitalocean, input.installationId, input.dropletId);
+      if (!droplet) throw ApplicationFailure.nonRetryable(`droplet ${input.dropletId} does not exist`, ErrorType.NotFound);
+      if (droplet.publicIpv4 !== input.ipv4) {
+        throw notOwned(`the address ${input.ipv4}`, input.installationId, `droplet ${input.dropletId} is at ${droplet.publicIpv4 ?? 'no address yet'}`);
       }
       const applied = await verb(input, async (c, op) => {
         const dockerApiVersion = await readDockerApiVersion(c, BOUNDS.agentStatusMs);
@@ -214,7 +220,7 @@ export function createDropletActivities(deps: DropletStepDeps) {
       const droplets = await deps.digitalocean.listDropletsByTag(resourceNames(input.installationId).tag);
       let stopped = 0;
       for (const droplet of droplets) {
-        if (!droplet.publicIpv4 || droplet.status !== 'active') continue;
+        if (!droplet.publicIpv4 || droplet.status !== 'active' || dropletNotOwnedBecause(droplet, input.installationId)) continue;
         try {
           await verb({ ...input, ipv4: droplet.publicIpv4 }, (c, op) => agent(c, 'stop', agentStopCommand({ op }), BOUNDS.agentStopMs));
           stopped += 1;

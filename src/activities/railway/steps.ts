@@ -8,6 +8,7 @@ import { pause, progress } from '../heartbeat';
 import type { SecretStore } from '../secrets/store';
 import { parseBootstrapBanner, WebappApiError, type WebappClient } from '../trigger';
 import type { RailwayApi, RailwayServiceInstance, RailwayVariableTarget } from './api';
+import { assertWebappService, SERVICE_KINDS } from './services';
 
 /** Webapp secrets a supervisor deploy needs; generated when missing, never rotated. */
 export const REQUIRED_WEBAPP_SECRETS = ['SESSION_SECRET', 'MAGIC_LINK_SECRET', 'ENCRYPTION_KEY', 'MANAGED_WORKER_SECRET'] as const;
@@ -21,19 +22,6 @@ const PUBLISHED_INSECURE_DEFAULTS = new Set([
   '447c29678f9eaf289e9c4b70d3dd8a7f',
 ]);
 
-const SERVICE_KINDS = {
-  webapp: (s: RailwayServiceInstance) => /triggerdotdev\/trigger\.dev/.test(s.image ?? '') || /^trigger(\.dev)?$/i.test(s.serviceName),
-  postgres: (s: RailwayServiceInstance) => /postgres/i.test(`${s.serviceName} ${s.image ?? ''}`),
-  redis: (s: RailwayServiceInstance) => /redis/i.test(`${s.serviceName} ${s.image ?? ''}`),
-  clickhouse: (s: RailwayServiceInstance) => /clickhouse/i.test(`${s.serviceName} ${s.image ?? ''}`),
-  minio: (s: RailwayServiceInstance) => /minio/i.test(`${s.serviceName} ${s.image ?? ''}`),
-  registry: (s: RailwayServiceInstance) => /registry/i.test(`${s.serviceName} ${s.image ?? ''}`),
-} as const;
-
-/** The Trigger.dev webapp among an environment's services (by its image, else its template name). */
-export function findWebappService(services: readonly RailwayServiceInstance[]): RailwayServiceInstance | undefined {
-  return services.find(SERVICE_KINDS.webapp);
-}
 
 export interface RailwayStepDeps {
   readonly railway: RailwayApi;
@@ -175,9 +163,13 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
       };
     },
 
-    /** Generates the still-missing secrets, writes them in one variable change, waits for the redeploy and health. */
-    async ensureWebappSecrets(input: RailwayTarget & { serviceId: string; names: string[] }) {
-      const target = { ...input };
+    /**
+     * Generates the still-missing secrets, writes them in one variable change, waits for the redeploy and health.
+     * Only ever on the webapp service of the target environment (NotOwned otherwise).
+     */
+    async ensureWebappSecrets(input: RailwayTarget & { installationId: string; serviceId: string; names: string[] }) {
+      const target = { projectId: input.projectId, environmentId: input.environmentId, serviceId: input.serviceId };
+      await assertWebappService(railway, target, input.installationId);
       const current = await railway.getVariables(target, { unrendered: true });
       const generated = Object.fromEntries(
         input.names.filter((n) => !current[n]).map((n) => [n, randomBytes(16).toString('hex')]),
@@ -188,11 +180,13 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
       return { added: Object.keys(generated) };
     },
 
-    /** Compensation: removes the variables a failed deploy generated (only those names). */
-    async removeWebappVariables(input: RailwayTarget & { serviceId: string; names: string[] }) {
-      const current = await railway.getVariables(input, { unrendered: true });
+    /** Compensation: removes the variables a failed deploy generated (only those names, only on the webapp). */
+    async removeWebappVariables(input: RailwayTarget & { installationId: string; serviceId: string; names: string[] }) {
+      const target = { projectId: input.projectId, environmentId: input.environmentId, serviceId: input.serviceId };
+      await assertWebappService(railway, target, input.installationId);
+      const current = await railway.getVariables(target, { unrendered: true });
       const present = input.names.filter((n) => n in current);
-      for (const name of present) await railway.deleteVariable(input, name);
+      for (const name of present) await railway.deleteVariable(target, name);
       return { removed: present };
     },
 

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { DesiredState } from '../../shared/deploy';
 import { ErrorType } from '../../shared/errors';
 import {
@@ -15,6 +15,7 @@ import { acts } from '../activity-proxy';
 import { rootCauseMessage } from '../saga';
 import { runMigrate } from './migrate';
 import type { Installation } from './state';
+import { sweepOrphans } from './sweep';
 
 /**
  * Heal: one look (observeInstallation), the policy's verdict (src/shared/heal-policy.ts), at most one repair, and a
@@ -24,6 +25,10 @@ export async function runHeal(inst: Installation): Promise<{ outcome: OperationO
   const { state } = inst;
   const desired = state.desired;
   if (!desired) return { outcome: 'skipped', message: 'nothing is deployed yet' };
+  if (patched('heal-sweeps-orphans')) {
+    inst.setStep('sweep-orphans');
+    await sweepOrphans(inst, desired);
+  }
   inst.setStep('observe');
   const decision = await look(inst, desired);
   const calls = state.observed?.calls;
@@ -95,7 +100,7 @@ async function repair(inst: Installation, desired: DesiredState, decision: Repai
       return;
     case 'power-on':
     case 'power-cycle':
-      await acts.powerDroplet({ dropletId: desired.droplet.id, action: decision.action === 'power-on' ? 'power_on' : 'power_cycle', timeoutSeconds: state.settings.bootTimeoutSeconds });
+      await acts.powerDroplet({ installationId: inst.id, dropletId: desired.droplet.id, action: decision.action === 'power-on' ? 'power_on' : 'power_cycle', timeoutSeconds: state.settings.bootTimeoutSeconds });
       await acts.waitForDropletActive({ dropletId: desired.droplet.id, timeoutSeconds: state.settings.bootTimeoutSeconds });
       break;
     case 'start-docker':

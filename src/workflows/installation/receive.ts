@@ -74,6 +74,7 @@ export function receive(inst: Installation): void {
     queue: state.queue,
     recent: state.recent,
     healEvents: state.healEvents,
+    orphans: state.orphans ?? [],
     repairs: {
       lastHour: repairsInLastHour(state, Date.now()),
       capPerHour: state.settings.repairCapPerHour,

@@ -6,6 +6,7 @@ import type {
   HealEvent,
   LifecycleSettings,
   MigrateResult,
+  OrphanRecord,
   OperationOutcome,
   OperationRecord,
   QueuedOperation,
@@ -25,6 +26,10 @@ export interface State {
   recent: OperationRecord[];
   /** Newest first. */
   healEvents: HealEvent[];
+  /** Resources with the installation's tag or name that are not desired (heal's orphan sweep); absent in older runs. */
+  orphans?: OrphanRecord[];
+  /** Epoch ms of the last orphan sweep (or of the first heal check, which only starts the clock). */
+  lastSweepAt?: number;
   repairTimes: number[];
   consecutiveFailures: number;
   backoffUntil: number | null;
@@ -42,6 +47,7 @@ export function initialState(settings: LifecycleSettings): State {
     queue: [],
     recent: [],
     healEvents: [],
+    orphans: [],
     repairTimes: [],
     consecutiveFailures: 0,
     backoffUntil: null,
