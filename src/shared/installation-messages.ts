@@ -51,6 +51,22 @@ export const beginDeployUpdate = defineUpdate<{ readonly granted: true }, [Deplo
 /** A deploy that held the installation failed (it rolled back what it created): the next operation may run. */
 export const deployEndedSignal = defineSignal<[DeployEndedSignal]>('deployEnded');
 
+/**
+ * The update id a client gives a request it waits on (the CLI's upgrade and migrate): unique per request, so
+ * sending it again after an ambiguous failure is the same request to the server, and ending in the time its sender
+ * stops waiting for a worker to accept it. The entity refuses it after that time (receive.ts), so a request that
+ * sat unaccepted on the server while no worker ran is never carried out after its sender said "nothing was done".
+ */
+export function requestUpdateId(name: string, unique: string, acceptByMs: number): string {
+  return `${name}:${unique}:accept-by:${acceptByMs}`;
+}
+
+/** The deadline in an update id made by requestUpdateId (epoch ms); undefined for any other id. */
+export function acceptByOf(updateId: string | undefined): number | undefined {
+  const match = /:accept-by:(\d{1,15})$/.exec(updateId ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
 /** Where a deploy, migrate or teardown workflow is: `{ step }` (deploy adds the completed steps). */
 export const PROGRESS_QUERY_NAME = 'progress';
 

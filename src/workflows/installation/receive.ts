@@ -1,8 +1,9 @@
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, currentUpdateInfo, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
 import { repairsInLastHour } from '../../shared/heal-policy';
 import {
+  acceptByOf,
   beginDeployUpdate,
   configureUpdate,
   deployedSignal,
@@ -41,10 +42,22 @@ export function receive(inst: Installation): void {
   const refuseWhenRetiring = () => {
     if (state.retiring) throw ApplicationFailure.nonRetryable(`installation "${inst.id}" is being torn down`, ErrorType.Retiring);
   };
-  /** An update's validator: a malformed request or a retiring installation is refused before it is accepted. */
+  /** A request that reaches a worker after its sender stopped waiting (its update id says when) is not carried out. */
+  const refuseWhenLate = () => {
+    const update = currentUpdateInfo();
+    const acceptBy = acceptByOf(update?.id);
+    if (acceptBy !== undefined && Date.now() > acceptBy) {
+      throw ApplicationFailure.nonRetryable(
+        `the ${update?.name ?? ''} request arrived after its sender stopped waiting (${new Date(acceptBy).toISOString()}): nothing was done`,
+        ErrorType.Expired,
+      );
+    }
+  };
+  /** An update's validator: a malformed, late or retiring one is refused before it is accepted. */
   const validating = <S extends z.ZodType>(schema: S, what: string) => ({
     validator: (request: unknown) => {
       parse(schema, request, what);
+      refuseWhenLate();
       refuseWhenRetiring();
     },
   });
