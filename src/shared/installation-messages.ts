@@ -44,8 +44,15 @@ export const healSignal = defineSignal<[HealRequest?]>('heal');
 export const configureUpdate = defineUpdate<LifecycleSettings, [ConfigureRequest]>('configure');
 /** Deploy's hand-over: its result becomes the desired state. */
 export const deployedSignal = defineSignal<[DeployedSignal]>('deployed');
-/** Teardown: finish the current operation, cancel the queue, end. */
+/**
+ * Teardown's first step: finish the current operation, cancel the queue ("superseded by teardown") and refuse every
+ * request from now on. Sent with start, so a teardown always has a retiring installation to guard it.
+ */
 export const retireSignal = defineSignal('retire');
+/** Teardown's last step: everything is deleted, the retired installation ends (a later deploy starts afresh). */
+export const tornDownSignal = defineSignal('tornDown');
+/** Why a request queued behind a teardown, or sent while it runs, was not carried out. */
+export const SUPERSEDED_BY_TEARDOWN = 'superseded by teardown';
 /** A deploy of this (existing) installation waits for its turn: it returns when every earlier operation is done. */
 export const beginDeployUpdate = defineUpdate<{ readonly granted: true }, [DeployTurnRequest]>('beginDeploy');
 /** A deploy that held the installation failed (it rolled back what it created): the next operation may run. */
@@ -82,7 +89,7 @@ export type DeployEndedSignal = z.output<typeof deployEndedSignalSchema>;
 
 /** Every message name a client may send or ask, by kind (the README recipe test reads this). */
 export const INSTALLATION_MESSAGE_NAMES = {
-  signals: [upgradeSupervisorSignal, migrateSignal, healSignal, deployedSignal, retireSignal, deployEndedSignal].map((m) => m.name),
+  signals: [upgradeSupervisorSignal, migrateSignal, healSignal, deployedSignal, retireSignal, tornDownSignal, deployEndedSignal].map((m) => m.name),
   updates: [upgradeSupervisorUpdate, migrateUpdate, configureUpdate, beginDeployUpdate].map((m) => m.name),
   queries: [statusQuery.name, PROGRESS_QUERY_NAME],
 } as const;
