@@ -250,9 +250,11 @@ export const CONTRACT: Contract = {
   retireInstallation: {
     ...undo,
     startToCloseMs: (i) => s(i.timeoutSeconds) + 2 * MINUTE,
-    inner: (i) => [TEMPORAL, TEMPORAL, s(i.timeoutSeconds), TEMPORAL],
+    // Schedule, retire, the wait (and its last look), schedule again.
+    inner: (i) => [TEMPORAL, TEMPORAL, s(i.timeoutSeconds), TEMPORAL, TEMPORAL],
     worst: { input: { installationId: 'x', timeoutSeconds: MAX_TIMEOUT_SECONDS }, maxStartToCloseMs: 62 * MINUTE },
   },
+  endInstallation: { ...undo, startToCloseMs: fixed(90 * SECOND), inner: () => times(4, TEMPORAL) },
 };
 
 /** The options a workflow schedules an activity with, from the contract (optionally with another retry policy). */

@@ -44,6 +44,27 @@ export function installationCommand(program: Command, spec: string, description:
   return program.command(spec).description(description).option('-i, --installation <id>', 'installation id', 'default').option('--json', 'print the result as JSON');
 }
 
+/** Requests a worker must accept (upgrade, migrate) wait this long for one by default. */
+export const DEFAULT_ACCEPT_TIMEOUT_SECONDS = 120;
+
+/** `--accept-timeout <seconds>`: how long a request waits for a worker to accept it before nothing is done. */
+export function acceptTimeoutOption(command: Command): Command {
+  return command.option(
+    '--accept-timeout <seconds>',
+    `how long to wait for a worker to accept the request; after it, nothing is done (default ${DEFAULT_ACCEPT_TIMEOUT_SECONDS})`,
+  );
+}
+
+/** The --accept-timeout flag, validated: whole seconds, 1 to 3600. */
+export function parseAcceptTimeout(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_ACCEPT_TIMEOUT_SECONDS;
+  const seconds = Number(value);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600) {
+    throw new CliError(`Invalid --accept-timeout "${value}": must be whole seconds from 1 to 3600 (e.g. 120)`, 2);
+  }
+  return seconds;
+}
+
 /** The --installation flag, validated. */
 export function parseInstallation(value: string): string {
   const id = installationIdSchema.safeParse(value);

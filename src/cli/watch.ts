@@ -4,6 +4,7 @@ import type { QueryDefinition, UpdateDefinition } from '@temporalio/common';
 import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
 import { withClient } from './context';
+import { sendUntilAccepted } from './request';
 
 export interface StepProgress {
   readonly step: string;
@@ -96,14 +97,22 @@ export async function followOperation<R>(
 }
 
 /**
- * Sends an update to the installation and follows it to its result (undefined when Ctrl-C detached): what
- * `upgrade` and `migrate` do.
+ * Sends an update to the installation until a worker accepts it (sendUntilAccepted), then follows it to its result
+ * (undefined when Ctrl-C detached): what `upgrade` and `migrate` do. Progress goes to stderr, so --json's stdout
+ * holds the result alone.
  */
-export async function runInstallationUpdate<R, A>(installationId: string, update: UpdateDefinition<R, [A]>, arg: A): Promise<R | undefined> {
+export async function runInstallationUpdate<R, A>(
+  installationId: string,
+  update: UpdateDefinition<R, [A]>,
+  arg: A,
+  request: { readonly kind: string; readonly acceptTimeoutSeconds: number },
+): Promise<R | undefined> {
+  const print = (line: string) => process.stderr.write(`${line}\n`);
   return withClient(async (client) => {
     const handle = client.workflow.getHandle(workflowIds.installation(installationId));
-    const outcome = await followOperation(handle, statusQuery, handle.executeUpdate(update, { args: [arg] }), {
-      print: (line) => process.stderr.write(`${line}\n`),
+    const accepted = await sendUntilAccepted(client, handle, update, arg, { ...request, print });
+    const outcome = await followOperation(handle, statusQuery, accepted.result(), {
+      print,
       detachHint: `Follow it with: trigger-ops status -i ${installationId}`,
     });
     return outcome.detached ? undefined : outcome.result;

@@ -30,11 +30,14 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   };
   const done = () => completed.push(step);
 
-  // An existing installation is serialized: this deploy waits until the installation's current operation is done.
+  const settings = { healthTimeoutSeconds: spec.options.healthTimeoutSeconds, bootTimeoutSeconds: spec.options.bootTimeoutSeconds };
+  // Every deploy takes its turn on the installation (started here when new): it waits until the current operation is
+  // done, and is refused when a teardown came first.
   begin('wait-for-turn');
   const turn = await acts.acquireInstallation({
     installationId,
     deployWorkflowId: workflowInfo().workflowId,
+    settings,
   });
   done();
 
@@ -181,7 +184,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   begin('hand-over');
   await acts.handOverInstallation({
     deployed: { result, apiUrl, generation },
-    settings: { healthTimeoutSeconds: spec.options.healthTimeoutSeconds, bootTimeoutSeconds: spec.options.bootTimeoutSeconds },
+    settings,
   });
   done();
   step = 'done';

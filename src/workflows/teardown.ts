@@ -1,4 +1,4 @@
-import { defineQuery, log, setHandler } from '@temporalio/workflow';
+import { defineQuery, log, patched, setHandler } from '@temporalio/workflow';
 import { z } from 'zod';
 import { installationIdSchema } from '../shared/ids';
 import { acts } from './activity-proxy';
@@ -38,7 +38,8 @@ export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   let step = 'retire-installation';
   setHandler(teardownProgressQuery, () => ({ step }));
 
-  // No heal may recreate what is being deleted, and no operation may run on it: schedule gone, installation ended.
+  // No heal may recreate what is being deleted, and no operation may run on it: the schedule is gone, the
+  // installation has finished its current operation (a deploy included), cancelled its queue and refuses the rest.
   await acts.retireInstallation({ installationId, timeoutSeconds: 900 });
   step = 'stop-supervisor';
   // The supervisor is stopped first so that no run is dequeued onto a droplet about to vanish.
@@ -52,8 +53,14 @@ export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   step = 'secrets';
   if (forgetSecrets) await acts.forgetInstallationSecrets({ installationId });
   step = 'tag';
-  // Last: until now the tag is how every step above (and a rerun after a failure) finds the installation's droplets.
-  const tag = await acts.deleteInstallationTag({ installationId });
+  // Last on DigitalOcean: until now the tag is how every step above (and a rerun after a failure) finds the
+  // installation's droplets.
+  const tag = patched('teardown-deletes-tag') ? await acts.deleteInstallationTag({ installationId }) : { deleted: false };
+  if (patched('teardown-ends-installation')) {
+    step = 'end-installation';
+    // Only now may a new deploy start a fresh installation: until here the retired one refused every request.
+    await acts.endInstallation({ installationId });
+  }
   step = 'done';
   log.info('teardown done', { installationId, droplets: droplets.deleted });
   return {

@@ -352,8 +352,16 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
   retireInstallation: {
     input: () => ({ installationId: ID, timeoutSeconds: 30 }),
     check: (a, b, w) => {
-      assert.deepEqual([a, b], [{ scheduleDeleted: true, retired: true }, { scheduleDeleted: false, retired: false }]);
-      assert.deepEqual([w.after.installation.status, w.after.schedule], ['COMPLETED', null]);
+      assert.deepEqual([a, b], [{ scheduleDeleted: true, retired: true }, { scheduleDeleted: false, retired: true }]);
+      // Retired, not ended: it refuses every request until teardown's last step.
+      assert.deepEqual([w.after.installation.status, w.after.installation.retiring, w.after.installation.current, w.after.schedule], ['RUNNING', true, null, null]);
+    },
+  },
+  endInstallation: {
+    input: () => ({ installationId: ID }),
+    check: (a, b, w) => {
+      assert.deepEqual([a, b], [{ ended: true }, { ended: false }]);
+      assert.equal(w.after.installation.status, 'COMPLETED');
     },
   },
   stopSupervisors: {

@@ -5,7 +5,10 @@ const ROOT = join(__dirname, '..', '..');
 
 export interface Spawned {
   readonly child: ChildProcess;
+  /** stdout and stderr as they came. */
   output(): string;
+  /** stdout alone (what --json promises to keep to the result). */
+  stdout(): string;
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   readonly exited: Promise<number | string>;
 }
@@ -18,10 +21,14 @@ export function spawnCli(args: readonly string[], env: Record<string, string>, o
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  let stdout = '';
+  child.stdout?.on('data', (c: Buffer) => {
+    out += c.toString();
+    stdout += c.toString();
+  });
   child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
   if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   else child.stdin?.end();
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  return { child, output: () => out, exited };
+  return { child, output: () => out, stdout: () => stdout, exited };
 }

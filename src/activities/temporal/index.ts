@@ -1,16 +1,48 @@
 import { activityInfo, ApplicationFailure } from '@temporalio/activity';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  WithStartWorkflowOperation,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
 import { ErrorType } from '../../shared/errors';
 import { BOUNDS } from '../contract';
 import { pause, progress } from '../heartbeat';
 import { workflowIds } from '../../shared/ids';
-import { beginDeployUpdate, deployedSignal, deployEndedSignal, retireSignal, WORKFLOW_TYPES, type DeployedSignal } from '../../shared/installation-messages';
+import {
+  beginDeployUpdate,
+  deployedSignal,
+  deployEndedSignal,
+  retireSignal,
+  statusQuery,
+  tornDownSignal,
+  WORKFLOW_TYPES,
+  type DeployedSignal,
+} from '../../shared/installation-messages';
 import type { HealWorkflowInput, InstallationInput, LifecycleSettingsInput } from '../../shared/lifecycle';
 
 export interface TemporalStepDeps {
   /** A client of the Temporal service this worker polls; undefined when the composition root gave none. */
   readonly temporalClient: (() => Promise<Client>) | undefined;
   readonly pollIntervalMs: number;
+}
+
+/**
+ * A deploy that holds a retiring installation but whose workflow no longer runs (terminated, or failed before it
+ * could report) never reports back: its hold is released on its behalf, so the teardown does not wait for it.
+ */
+async function releaseOrphanedHold(c: Client, installationId: string, deployWorkflowId: string): Promise<void> {
+  try {
+    if ((await c.workflow.getHandle(deployWorkflowId).describe()).status.name === 'RUNNING') return;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  await c.workflow.getHandle(workflowIds.installation(installationId)).signal(deployEndedSignal, {
+    deployWorkflowId,
+    message: `deploy workflow ${deployWorkflowId} is no longer running`,
+  });
 }
 
 /** Steps that talk to Temporal itself: the hand-over from deploy, the heal schedule, retiring the installation. */
@@ -63,6 +95,9 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
       const installationId = input.deployed.result.installationId;
       const taskQueue = activityInfo().taskQueue;
       const args: [InstallationInput] = [{ installationId, ...(input.settings ? { settings: input.settings } : {}) }];
+      // The schedule first: once the installation has the result, a teardown waiting for this deploy goes on and
+      // deletes the schedule, which must not be created after that.
+      const schedule = await ensureSchedule(c, installationId, input.settings?.healIntervalSeconds ?? 60, taskQueue);
       const handle = await c.workflow.signalWithStart(WORKFLOW_TYPES.installation, {
         workflowId: workflowIds.installation(installationId),
         taskQueue,
@@ -70,28 +105,28 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
         signal: deployedSignal,
         signalArgs: [input.deployed],
       });
-      const schedule = await ensureSchedule(c, installationId, input.settings?.healIntervalSeconds ?? 60, taskQueue);
       return { installationWorkflowId: handle.workflowId, scheduleId: schedule.scheduleId };
     },
 
     /**
-     * Start of deploy: when the installation already exists, wait for its turn (every earlier operation done), so a
-     * deploy never interleaves with an upgrade, migrate or repair. Nothing to wait for on a first deploy.
+     * Start of deploy: its turn on the installation (started here for a first deploy), once every earlier operation
+     * is done, so a deploy never interleaves with an upgrade, migrate, repair or teardown. A retiring installation
+     * refuses it for good: the deploy was superseded by a teardown and must create nothing.
      */
-    async acquireInstallation(input: { installationId: string; deployWorkflowId: string }) {
+    async acquireInstallation(input: { installationId: string; deployWorkflowId: string; settings?: LifecycleSettingsInput }) {
       const c = await client();
-      const handle = c.workflow.getHandle(workflowIds.installation(input.installationId));
-      try {
-        if ((await handle.describe()).status.name !== 'RUNNING') return { held: false };
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) return { held: false };
-        throw err;
-      }
+      const args: [InstallationInput] = [{ installationId: input.installationId, ...(input.settings ? { settings: input.settings } : {}) }];
       progress({ waiting: 'for the installation to finish its current operation' });
-      const turn = handle.executeUpdate(beginDeployUpdate, {
+      const turn = c.workflow.executeUpdateWithStart(beginDeployUpdate, {
         args: [{ deployWorkflowId: input.deployWorkflowId }],
         // Same id on a retry: Temporal returns the same update rather than queueing a second hold.
         updateId: `begin-deploy:${input.deployWorkflowId}:${activityInfo().workflowExecution?.runId ?? ''}`,
+        startWorkflowOperation: new WithStartWorkflowOperation(WORKFLOW_TYPES.installation, {
+          workflowId: workflowIds.installation(input.installationId),
+          taskQueue: activityInfo().taskQueue,
+          args,
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
       });
       let timer: NodeJS.Timeout | undefined;
       const limit = new Promise<never>((_, reject) => {
@@ -102,6 +137,12 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
       });
       try {
         await Promise.race([turn, limit]);
+      } catch (err) {
+        const refusal = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
+        if (refusal instanceof ApplicationFailure && refusal.type === ErrorType.Retiring) {
+          throw ApplicationFailure.nonRetryable(`deploy ${input.deployWorkflowId}: ${refusal.message}`, ErrorType.Retiring);
+        }
+        throw err;
       } finally {
         clearTimeout(timer);
       }
@@ -128,40 +169,62 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
     },
 
     /**
-     * Teardown's first step: the heal schedule goes, the installation workflow finishes its current operation and
-     * ends (queued ones are cancelled). Idempotent: nothing there is fine.
+     * Teardown's first step: the heal schedule goes, and the installation retires (started retired when there is
+     * none, so a deploy sent during the teardown is refused either way). It waits until the current operation is
+     * done, a deploy's included; a hold whose deploy workflow no longer runs is released. Idempotent.
      */
     async retireInstallation(input: { installationId: string; timeoutSeconds: number }) {
       const c = await client();
-      let scheduleDeleted = false;
-      try {
-        await c.schedule.getHandle(workflowIds.healSchedule(input.installationId)).delete();
-        scheduleDeleted = true;
-      } catch (err) {
-        if (!(err instanceof ScheduleNotFoundError)) throw err;
+      const deleteSchedule = async () => {
+        try {
+          await c.schedule.getHandle(workflowIds.healSchedule(input.installationId)).delete();
+          return true;
+        } catch (err) {
+          if (err instanceof ScheduleNotFoundError) return false;
+          throw err;
+        }
+      };
+      let scheduleDeleted = await deleteSchedule();
+      const args: [InstallationInput] = [{ installationId: input.installationId }];
+      const handle = await c.workflow.signalWithStart(WORKFLOW_TYPES.installation, {
+        workflowId: workflowIds.installation(input.installationId),
+        taskQueue: activityInfo().taskQueue,
+        args,
+        signal: retireSignal,
+        signalArgs: [],
+      });
+      const deadline = Date.now() + input.timeoutSeconds * 1000;
+      for (;;) {
+        const s = await handle.query(statusQuery);
+        if (s.retiring && s.current === null) break;
+        if (s.current?.kind === 'deploy') await releaseOrphanedHold(c, input.installationId, s.current.deployWorkflowId);
+        if (Date.now() > deadline) {
+          throw ApplicationFailure.retryable(`installation still busy with ${s.current?.kind ?? 'its queue'} after ${input.timeoutSeconds}s`, ErrorType.Unavailable);
+        }
+        progress({ waiting: `installation to finish its current operation (${s.current?.kind ?? 'queue'})` });
+        await pause(Math.max(100, deps.pollIntervalMs));
       }
+      // A deploy that just finished may have created the schedule again before it handed over.
+      scheduleDeleted = (await deleteSchedule()) || scheduleDeleted;
+      return { scheduleDeleted, retired: true };
+    },
+
+    /** Teardown's last step: the retired installation ends; a deploy after this starts a fresh one. Idempotent. */
+    async endInstallation(input: { installationId: string }) {
+      const c = await client();
       const handle = c.workflow.getHandle(workflowIds.installation(input.installationId));
-      let retired = false;
       try {
-        const description = await handle.describe();
-        if (description.status.name === 'RUNNING') {
-          await handle.signal(retireSignal);
-          const deadline = Date.now() + input.timeoutSeconds * 1000;
-          for (;;) {
-            const d = await handle.describe();
-            if (d.status.name !== 'RUNNING') break;
-            if (Date.now() > deadline) {
-              throw ApplicationFailure.retryable(`installation workflow still running after ${input.timeoutSeconds}s`, ErrorType.Unavailable);
-            }
-            progress({ waiting: 'installation to finish its current operation' });
-            await pause(Math.max(100, deps.pollIntervalMs));
-          }
-          retired = true;
+        if ((await handle.describe()).status.name !== 'RUNNING') return { ended: false };
+        await handle.signal(tornDownSignal);
+        while ((await handle.describe()).status.name === 'RUNNING') {
+          progress({ waiting: 'installation to end' });
+          await pause(Math.max(100, Math.min(deps.pollIntervalMs, 1000)));
         }
       } catch (err) {
-        if (!(err instanceof WorkflowNotFoundError)) throw err;
+        if (err instanceof WorkflowNotFoundError) return { ended: false };
+        throw err;
       }
-      return { scheduleDeleted, retired };
+      return { ended: true };
     },
   };
 }

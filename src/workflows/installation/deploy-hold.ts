@@ -1,4 +1,4 @@
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { DeployedSignal, DeployEndedSignal } from '../../shared/installation-messages';
 import type { QueuedOperation } from '../../shared/lifecycle';
 import type { Installation } from './state';
@@ -30,12 +30,15 @@ export function adoptDeployed(inst: Installation, d: DeployedSignal): void {
 }
 
 /**
- * A re-deploy of an existing installation holds it (nothing else runs) until the deploy workflow reports back: its
- * result is adopted, or its failure recorded; a deploy that never reports is given up on after DEPLOY_HOLD_LIMIT.
+ * A deploy holds the installation (nothing else runs) until the deploy workflow reports back: its result is adopted,
+ * or its failure recorded; a deploy that never reports is given up on after DEPLOY_HOLD_LIMIT (teardown releases
+ * the hold of a deploy workflow that no longer runs).
  */
 export async function holdForDeploy(inst: Installation, op: QueuedOperation & { kind: 'deploy' }, startedAt: string): Promise<void> {
   inst.takeDeployReport();
-  const reported = await condition(() => inst.deployReport !== undefined || inst.state.retiring, DEPLOY_HOLD_LIMIT);
+  // A teardown lets the deploy finish, as any current operation, and then deletes what it made.
+  const throughTeardown = patched('teardown-waits-for-deploy');
+  const reported = await condition(() => inst.deployReport !== undefined || (!throughTeardown && inst.state.retiring), DEPLOY_HOLD_LIMIT);
   const report = inst.takeDeployReport();
   if (report && 'deployed' in report) {
     const r = report.deployed.result;

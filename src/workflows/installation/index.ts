@@ -1,4 +1,5 @@
-import { allHandlersFinished, condition, continueAsNew, log, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, workflowInfo } from '@temporalio/workflow';
+import { SUPERSEDED_BY_TEARDOWN } from '../../shared/installation-messages';
 import {
   installationInputSchema,
   type InstallationInput,
@@ -43,9 +44,12 @@ export async function installation(input: InstallationInput): Promise<{ readonly
   }
 
   for (const op of state.queue.splice(0)) {
-    inst.record(op, 'cancelled', 'the installation was torn down', null);
-    inst.outcomes.set(op.id, { kind: 'cancelled', message: 'the installation was torn down' });
+    inst.record(op, 'cancelled', SUPERSEDED_BY_TEARDOWN, null);
+    inst.outcomes.set(op.id, { kind: 'cancelled', message: SUPERSEDED_BY_TEARDOWN });
   }
+  // Retired, it refuses every request until the teardown has deleted everything: a deploy sent meanwhile finds it
+  // here and is refused, instead of starting a fresh installation whose droplet the teardown would miss.
+  if (patched('retire-until-torn-down')) await condition(() => inst.tornDown);
   await condition(allHandlersFinished);
   return { retired: true, installationId: inst.id };
 }

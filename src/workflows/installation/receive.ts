@@ -1,8 +1,9 @@
-import { ApplicationFailure, condition, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, currentUpdateInfo, setHandler } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
 import { repairsInLastHour } from '../../shared/heal-policy';
 import {
+  acceptByOf,
   beginDeployUpdate,
   configureUpdate,
   deployedSignal,
@@ -15,6 +16,8 @@ import {
   migrateUpdate,
   retireSignal,
   statusQuery,
+  SUPERSEDED_BY_TEARDOWN,
+  tornDownSignal,
   upgradeSupervisorSignal,
   upgradeSupervisorUpdate,
 } from '../../shared/installation-messages';
@@ -39,12 +42,24 @@ export function receive(inst: Installation): void {
     return parsed.data;
   };
   const refuseWhenRetiring = () => {
-    if (state.retiring) throw ApplicationFailure.nonRetryable(`installation "${inst.id}" is being torn down`, ErrorType.Retiring);
+    if (state.retiring) throw ApplicationFailure.nonRetryable(`${SUPERSEDED_BY_TEARDOWN}: installation "${inst.id}" is being torn down`, ErrorType.Retiring);
   };
-  /** An update's validator: a malformed request or a retiring installation is refused before it is accepted. */
+  /** A request that reaches a worker after its sender stopped waiting (its update id says when) is not carried out. */
+  const refuseWhenLate = () => {
+    const update = currentUpdateInfo();
+    const acceptBy = acceptByOf(update?.id);
+    if (acceptBy !== undefined && Date.now() > acceptBy) {
+      throw ApplicationFailure.nonRetryable(
+        `the ${update?.name ?? ''} request arrived after its sender stopped waiting (${new Date(acceptBy).toISOString()}): nothing was done`,
+        ErrorType.Expired,
+      );
+    }
+  };
+  /** An update's validator: a malformed, late or retiring one is refused before it is accepted. */
   const validating = <S extends z.ZodType>(schema: S, what: string) => ({
     validator: (request: unknown) => {
       parse(schema, request, what);
+      refuseWhenLate();
       refuseWhenRetiring();
     },
   });
@@ -57,13 +72,20 @@ export function receive(inst: Installation): void {
       },
       validating(schema, what),
     ] as const;
-  /** A signal has no caller to answer: a bad one is recorded as skipped, with the reason, and changes nothing. */
-  const onSignal = <S extends z.ZodType>(kind: QueuedOperation['kind'], schema: S, what: string, accept: (value: z.output<S>) => void) => (raw: unknown) => {
-    const parsed = schema.safeParse(raw ?? {});
-    if (!parsed.success) return refuse(inst, kind, `Invalid ${what}: ${describeZodError(parsed.error)}`);
-    if (state.retiring) return refuse(inst, kind, 'the installation is being torn down');
-    accept(parsed.data);
-  };
+  /**
+   * A signal has no caller to answer: a bad one is recorded as skipped, with the reason, and changes nothing. Once
+   * retiring, only what the current operation still needs (`finishing`) is taken.
+   */
+  const onSignal =
+    <S extends z.ZodType>(kind: QueuedOperation['kind'], schema: S, what: string, accept: (value: z.output<S>) => void, finishing = () => false) =>
+    (raw: unknown) => {
+      const parsed = schema.safeParse(raw ?? {});
+      if (!parsed.success) return refuse(inst, kind, `Invalid ${what}: ${describeZodError(parsed.error)}`);
+      if (state.retiring && !finishing()) return refuse(inst, kind, `${SUPERSEDED_BY_TEARDOWN}: the installation is being torn down`);
+      accept(parsed.data);
+    };
+  /** The deploy that holds the installation reports back even while it retires: the current operation finishes. */
+  const holdingDeploy = () => inst.current?.kind === 'deploy';
 
   setHandler(statusQuery, () => ({
     installationId: inst.id,
@@ -93,13 +115,13 @@ export function receive(inst: Installation): void {
     onSignal('adopt', deployedSignalSchema, 'deployed signal', (deployed) => {
       if (inst.current?.kind === 'deploy') inst.deployReport = { deployed };
       else enqueue(inst, { kind: 'adopt', deployed });
-    }),
+    }, holdingDeploy),
   );
   setHandler(
     deployEndedSignal,
     onSignal('deploy', deployEndedSignalSchema, 'deployEnded signal', (ended) => {
       if (inst.current?.kind === 'deploy' && inst.current.deployWorkflowId === ended.deployWorkflowId) inst.deployReport = { ended };
-    }),
+    }, holdingDeploy),
   );
   setHandler(
     beginDeployUpdate,
@@ -107,12 +129,14 @@ export function receive(inst: Installation): void {
       const { deployWorkflowId } = parse(deployTurnRequestSchema, request, 'beginDeploy input');
       const op = enqueue(inst, { kind: 'deploy', deployWorkflowId });
       await condition(() => inst.current?.id === op.id || state.retiring);
-      refuseWhenRetiring();
+      // Its turn may have come just as the teardown did: then it holds the installation, and the teardown waits.
+      if (inst.current?.id !== op.id) refuseWhenRetiring();
       return { granted: true };
     },
     validating(deployTurnRequestSchema, 'beginDeploy input'),
   );
   setHandler(retireSignal, () => void (state.retiring = true));
+  setHandler(tornDownSignal, () => void (inst.tornDown = state.retiring));
   setHandler(healSignal, onSignal('heal', healRequestSchema, 'heal input', ({ source }) => void enqueue(inst, { kind: 'heal', source })));
   setHandler(
     upgradeSupervisorSignal,

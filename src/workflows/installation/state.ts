@@ -74,6 +74,8 @@ export class Installation {
   current: (QueuedOperation & { startedAt: string; step: string }) | null = null;
   /** Set by the deploy signals while a deploy holds the installation (deploy-hold.ts). */
   deployReport: DeployReport | undefined;
+  /** Set by teardown's last step, once the retired installation's resources are gone. */
+  tornDown = false;
 
   constructor(
     readonly id: string,

@@ -1,0 +1,76 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { workflowIds } from '../../src/shared/ids';
+import { deploy } from '../../src/workflows';
+import { cliWorkerEnv, startWorld, type World } from './installation';
+import { status } from './lifecycle';
+import { spawnCli, type Spawned } from './processes';
+import { TEST_CODEC_KEY } from './temporal';
+import { waitFor } from './wait';
+
+export interface WorkerProcessWorld {
+  readonly world: World;
+  /** Starts a `trigger-ops worker` process and waits until it polls. */
+  startWorker(): Promise<Spawned>;
+  /** The running worker process, if any. */
+  readonly worker: Spawned | undefined;
+  /** SIGKILLs the running worker process. */
+  killWorker(): Promise<void>;
+  /** Runs `trigger-ops <args> -i <installation>` as a user would. */
+  cli(args: readonly string[]): Spawned;
+  close(): Promise<void>;
+}
+
+/**
+ * A world whose worker is a real `trigger-ops worker` process (stopped and killed with signals by the tests) and an
+ * installation deployed on it, its heal schedule paused.
+ */
+export async function startWorkerProcessWorld(installationId: string): Promise<WorkerProcessWorld> {
+  const world = await startWorld({ codecKey: TEST_CODEC_KEY });
+  const dir = mkdtempSync(join(tmpdir(), 'trigger-ops-worker-'));
+  const env = await cliWorkerEnv(world, TEST_CODEC_KEY, dir);
+  const processes: Spawned[] = [];
+  let worker: Spawned | undefined;
+  const fixture: WorkerProcessWorld = {
+    world,
+    get worker() {
+      return worker;
+    },
+    async startWorker() {
+      const w = spawnCli(['worker'], env);
+      processes.push(w);
+      await waitFor('the worker to poll', () => (/worker polling/.test(w.output()) ? true : undefined), 60_000, 100);
+      worker = w;
+      return w;
+    },
+    async killWorker() {
+      const w = worker;
+      worker = undefined;
+      if (!w) return;
+      w.child.kill('SIGKILL');
+      assert.equal(await w.exited, 'SIGKILL');
+    },
+    cli(args) {
+      const run = spawnCli([...args, '-i', installationId], env);
+      processes.push(run);
+      return run;
+    },
+    async close() {
+      for (const p of processes) p.child.kill('SIGKILL');
+      await Promise.all(processes.map((p) => p.exited));
+      await world.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await fixture.startWorker();
+  await world.temporal.client.workflow.execute(deploy, {
+    taskQueue: world.temporal.taskQueue,
+    workflowId: workflowIds.deploy(installationId),
+    args: [{ installationId, options: { healthTimeoutSeconds: 30, bootTimeoutSeconds: 30 } }],
+  });
+  await waitFor('the installation to adopt the deploy', async () => ((await status(world, installationId)).desired ? true : undefined), 15_000);
+  await world.temporal.client.schedule.getHandle(workflowIds.healSchedule(installationId)).pause('tests drive the installation');
+  return fixture;
+}
