@@ -57,25 +57,30 @@ export const deployInputSchema = z
 export type DeployInput = z.input<typeof deployInputSchema>;
 export type DeploySpec = z.output<typeof deployInputSchema>;
 
-const dropletRefSchema = z.object({ id: z.number().int().positive(), name: z.string().min(1), ipv4: z.string().min(1) }).strict();
-const railwayRefSchema = z.object({ projectId: z.string().min(1), environmentId: z.string().min(1), webappServiceId: z.string().min(1) }).strict();
+// Bounds on what is handed over by signal: a forged hand-over with huge strings is refused, not stored.
+const name = z.string().min(1).max(255);
+const slug = z.string().min(1).max(100);
+const railwayId = z.string().min(1).max(100);
+const configHash = z.string().min(1).max(128);
+const dropletRefSchema = z.object({ id: z.number().int().positive(), name, ipv4: z.string().min(1).max(45) }).strict();
+const railwayRefSchema = z.object({ projectId: railwayId, environmentId: railwayId, webappServiceId: railwayId }).strict();
 
 /** What deploy returns and hands over to the installation workflow (parsed again when it arrives there). */
 export const deployResultSchema = z
   .object({
     installationId: installationIdSchema,
     droplet: dropletRefSchema,
-    region: z.string().min(1),
-    size: z.string().min(1),
-    image: z.string().min(1),
+    region: slug,
+    size: slug,
+    image: slug,
     supervisorVersion: supervisorVersionSchema,
-    configHash: z.string().min(1),
-    firewallId: z.string().min(1),
+    configHash,
+    firewallId: z.string().min(1).max(100),
     sshKeyId: z.number().int().positive(),
     monthlyPriceUsd: z.number().nonnegative(),
     railway: railwayRefSchema,
     /** Railway variables this deploy added to the webapp (names only). */
-    generatedSecrets: z.array(z.string()),
+    generatedSecrets: z.array(z.string().min(1).max(100)).max(100),
   })
   .strict();
 export type DeployResult = z.output<typeof deployResultSchema>;
@@ -84,15 +89,15 @@ export type DeployResult = z.output<typeof deployResultSchema>;
 export const desiredStateSchema = z
   .object({
     supervisorVersion: supervisorVersionSchema,
-    size: z.string().min(1),
-    region: z.string().min(1),
-    image: z.string().min(1),
-    configHash: z.string().min(1),
+    size: slug,
+    region: slug,
+    image: slug,
+    configHash,
     generation: z.number().int().positive(),
     droplet: dropletRefSchema,
     sshKeyId: z.number().int().positive(),
     railway: railwayRefSchema,
-    apiUrl: z.string().url(),
+    apiUrl: z.string().url().max(2048),
     /** DigitalOcean's list price of the droplet's size (absent in state recorded before it was kept). */
     monthlyPriceUsd: z.number().nonnegative().optional(),
   })

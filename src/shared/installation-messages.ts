@@ -55,7 +55,7 @@ export const deployEndedSignal = defineSignal<[DeployEndedSignal]>('deployEnded'
 export const PROGRESS_QUERY_NAME = 'progress';
 
 export const deployedSignalSchema = z
-  .object({ result: deployResultSchema, apiUrl: z.string().url(), generation: z.number().int().positive() })
+  .object({ result: deployResultSchema, apiUrl: z.string().url().max(2048), generation: z.number().int().positive() })
   .strict();
 export type DeployedSignal = z.output<typeof deployedSignalSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Condition, Observation, RepairAction } from './heal-policy';
-import { supervisorVersionSchema, type DesiredState } from './deploy';
+import { desiredStateSchema, supervisorVersionSchema, type DesiredState } from './deploy';
 import type { DeployedSignal } from './installation-messages';
 import { installationIdSchema } from './ids';
 
@@ -71,17 +71,19 @@ export type LifecycleSettingsInput = z.input<typeof lifecycleSettingsSchema>;
 export const configureRequestSchema = z.object(settingsShape).partial().strict();
 export type ConfigureRequest = z.input<typeof configureRequestSchema>;
 
-export const installationInputSchema = z
+/** Input of the `migrate` workflow (the installation starts it as a child, for its own desired state). */
+export const migrateWorkflowInputSchema = z
   .object({
     installationId: installationIdSchema,
-    settings: lifecycleSettingsSchema.default({ ...DEFAULT_LIFECYCLE_SETTINGS }),
-    /** Carried across continue-as-new (opaque to callers). */
-    carried: z.unknown().optional(),
+    from: desiredStateSchema,
+    target: migrateRequestSchema.pick({ size: true, region: true, image: true }).required(),
+    generation: z.number().int().positive(),
+    healthTimeoutSeconds: settingsShape.healthTimeoutSeconds,
+    bootTimeoutSeconds: settingsShape.bootTimeoutSeconds,
   })
-  .strict();
-export type InstallationInput = z.input<typeof installationInputSchema>;
-
-
+  .strict()
+  .refine((i) => i.generation > i.from.generation, { path: ['generation'], message: 'must be above from.generation' });
+export type MigrateWorkflowInput = z.input<typeof migrateWorkflowInputSchema>;
 
 // --- status -----------------------------------------------------------------------------------------------------
 
@@ -95,14 +97,16 @@ export type OperationRequest =
   | { readonly kind: 'configure'; readonly patch: z.output<typeof configureRequestSchema> };
 
 export type OperationKind = OperationRequest['kind'];
+/** What a record is about: an operation, or a `retire` signal refused on arrival. */
+export type RecordKind = OperationKind | 'retire';
 
 export type QueuedOperation = OperationRequest & { readonly id: string; readonly requestedAt: string };
 
-export type OperationOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'superseded' | 'skipped' | 'cancelled';
+export type OperationOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'superseded' | 'skipped' | 'cancelled' | 'refused';
 
 export interface OperationRecord {
   readonly id: string;
-  readonly kind: OperationKind;
+  readonly kind: RecordKind;
   readonly outcome: OperationOutcome;
   readonly message: string;
   readonly requestedAt: string;
@@ -153,16 +157,6 @@ export interface MigrateResult {
   readonly message: string;
   readonly from: { readonly id: number; readonly name: string } | null;
   readonly to: { readonly id: number; readonly name: string; readonly ipv4: string; readonly size: string; readonly region: string; readonly image: string } | null;
-}
-
-/** Input of the `migrate` workflow (the installation starts it as a child). */
-export interface MigrateWorkflowInput {
-  readonly installationId: string;
-  readonly from: DesiredState;
-  readonly target: { readonly size: string; readonly region: string; readonly image: string };
-  readonly generation: number;
-  readonly healthTimeoutSeconds: number;
-  readonly bootTimeoutSeconds: number;
 }
 
 export interface MigrateWorkflowResult {

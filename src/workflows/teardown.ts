@@ -2,7 +2,7 @@ import { defineQuery, log, setHandler } from '@temporalio/workflow';
 import { z } from 'zod';
 import { installationIdSchema } from '../shared/ids';
 import { acts } from './activity-proxy';
-import { parseInput } from './validate';
+import { parseInput, withoutArguments } from './validate';
 
 export const teardownInputSchema = z
   .object({
@@ -32,7 +32,7 @@ export const teardownProgressQuery = defineQuery<{ readonly step: string }>('pro
 export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   const { installationId, forgetSecrets } = parseInput(teardownInputSchema, input, 'teardown');
   let step = 'retire-installation';
-  setHandler(teardownProgressQuery, () => ({ step }));
+  setHandler(teardownProgressQuery, withoutArguments('progress query', () => ({ step })));
 
   // No heal may recreate what is being deleted, and no operation may run on it: schedule gone, installation ended.
   await acts.retireInstallation({ installationId, timeoutSeconds: 900 });

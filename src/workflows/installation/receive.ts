@@ -27,6 +27,7 @@ import {
   type QueuedOperation,
 } from '../../shared/lifecycle';
 import { describeZodError } from '../../shared/validation';
+import { refusalOfArguments, withoutArguments } from '../validate';
 import { enqueue, outcomeOf, refuse } from './queue';
 import type { Installation, Outcome } from './state';
 
@@ -57,7 +58,7 @@ export function receive(inst: Installation): void {
       },
       validating(schema, what),
     ] as const;
-  /** A signal has no caller to answer: a bad one is recorded as skipped, with the reason, and changes nothing. */
+  /** A signal has no caller to answer: a bad one is recorded as refused, with the reason, and changes nothing. */
   const onSignal = <S extends z.ZodType>(kind: QueuedOperation['kind'], schema: S, what: string, accept: (value: z.output<S>) => void) => (raw: unknown) => {
     const parsed = schema.safeParse(raw ?? {});
     if (!parsed.success) return refuse(inst, kind, `Invalid ${what}: ${describeZodError(parsed.error)}`);
@@ -65,25 +66,28 @@ export function receive(inst: Installation): void {
     accept(parsed.data);
   };
 
-  setHandler(statusQuery, () => ({
-    installationId: inst.id,
-    desired: state.desired,
-    observed: state.observed,
-    conditions: state.conditions,
-    current: inst.current,
-    queue: state.queue,
-    recent: state.recent,
-    healEvents: state.healEvents,
-    repairs: {
-      lastHour: repairsInLastHour(state, Date.now()),
-      capPerHour: state.settings.repairCapPerHour,
-      backoffUntil: state.backoffUntil === null ? null : new Date(state.backoffUntil).toISOString(),
-      consecutiveFailures: state.consecutiveFailures,
-    },
-    settings: state.settings,
-    runs: state.runs,
-    retiring: state.retiring,
-  }));
+  setHandler(
+    statusQuery,
+    withoutArguments('status query', () => ({
+      installationId: inst.id,
+      desired: state.desired,
+      observed: state.observed,
+      conditions: state.conditions,
+      current: inst.current,
+      queue: state.queue,
+      recent: state.recent,
+      healEvents: state.healEvents,
+      repairs: {
+        lastHour: repairsInLastHour(state, Date.now()),
+        capPerHour: state.settings.repairCapPerHour,
+        backoffUntil: state.backoffUntil === null ? null : new Date(state.backoffUntil).toISOString(),
+        consecutiveFailures: state.consecutiveFailures,
+      },
+      settings: state.settings,
+      runs: state.runs,
+      retiring: state.retiring,
+    })),
+  );
 
   // While a deploy holds the installation, its result (or its failure) ends the hold; otherwise (the first deploy,
   // which started this workflow) the result is adopted in turn.
@@ -111,7 +115,11 @@ export function receive(inst: Installation): void {
     },
     validating(deployTurnRequestSchema, 'beginDeploy input'),
   );
-  setHandler(retireSignal, () => void (state.retiring = true));
+  setHandler(retireSignal, (...args: unknown[]) => {
+    const refusal = refusalOfArguments(args, 'retire signal');
+    if (refusal) return refuse(inst, 'retire', refusal);
+    state.retiring = true;
+  });
   setHandler(healSignal, onSignal('heal', healRequestSchema, 'heal input', ({ source }) => void enqueue(inst, { kind: 'heal', source })));
   setHandler(
     upgradeSupervisorSignal,
