@@ -1,19 +1,14 @@
 import { ApplicationFailure } from '@temporalio/workflow';
 import { z } from 'zod';
 import { ErrorType } from '../shared/errors';
-import { describeZodError } from '../shared/validation';
+import { check } from '../shared/validation';
 import { QueryRefusal } from '../temporal/failure-converter';
 
 /** Parses a workflow input; a bad one fails the execution at once, naming each field and what it accepts. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, workflowType: string): z.output<S> {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(
-      `Invalid ${workflowType} input: ${describeZodError(parsed.error)}`,
-      ErrorType.InvalidInput,
-    );
-  }
-  return parsed.data;
+  const checked = check(schema, input);
+  if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${workflowType} input: ${checked.problems}`, ErrorType.InvalidInput);
+  return checked.data;
 }
 
 const noArgumentsSchema = z.object({}).strict();
@@ -24,8 +19,8 @@ const noArgumentsSchema = z.object({}).strict();
  */
 export function refusalOfArguments(args: readonly unknown[], what: string): string | undefined {
   if (args.length > 1) return `Invalid ${what}: it takes no arguments, got ${args.length}`;
-  const parsed = noArgumentsSchema.safeParse(args[0] ?? {});
-  return parsed.success ? undefined : `Invalid ${what}: it takes no arguments (${describeZodError(parsed.error)})`;
+  const checked = check(noArgumentsSchema, args[0]);
+  return checked.ok ? undefined : `Invalid ${what}: it takes no arguments (${checked.problems})`;
 }
 
 /** A query handler that takes no argument: arguments are refused with InvalidInput, so the caller sees why. */

@@ -26,7 +26,7 @@ import {
   type OperationRequest,
   type QueuedOperation,
 } from '../../shared/lifecycle';
-import { describeZodError } from '../../shared/validation';
+import { check } from '../../shared/validation';
 import { refusalOfArguments, withoutArguments } from '../validate';
 import { enqueue, outcomeOf, refuse } from './queue';
 import type { Installation, Outcome } from './state';
@@ -35,9 +35,9 @@ import type { Installation, Outcome } from './state';
 export function receive(inst: Installation): void {
   const { state } = inst;
   const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> => {
-    const parsed = schema.safeParse(value ?? {});
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${describeZodError(parsed.error)}`, ErrorType.InvalidInput);
-    return parsed.data;
+    const checked = check(schema, value);
+    if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${checked.problems}`, ErrorType.InvalidInput);
+    return checked.data;
   };
   const refuseWhenRetiring = () => {
     if (state.retiring) throw ApplicationFailure.nonRetryable(`installation "${inst.id}" is being torn down`, ErrorType.Retiring);
@@ -60,10 +60,10 @@ export function receive(inst: Installation): void {
     ] as const;
   /** A signal has no caller to answer: a bad one is recorded as refused, with the reason, and changes nothing. */
   const onSignal = <S extends z.ZodType>(kind: QueuedOperation['kind'], schema: S, what: string, accept: (value: z.output<S>) => void) => (raw: unknown) => {
-    const parsed = schema.safeParse(raw ?? {});
-    if (!parsed.success) return refuse(inst, kind, `Invalid ${what}: ${describeZodError(parsed.error)}`);
+    const checked = check(schema, raw);
+    if (!checked.ok) return refuse(inst, kind, `Invalid ${what}: ${checked.problems}`);
     if (state.retiring) return refuse(inst, kind, 'the installation is being torn down');
-    accept(parsed.data);
+    accept(checked.data);
   };
 
   setHandler(
