@@ -26,7 +26,7 @@ export interface CodecServer {
  */
 export function startCodecServer(
   codec: EncryptionCodec,
-  options: { readonly port?: number; readonly allowedOrigins?: readonly string[] } = {},
+  options: { readonly port?: number; readonly allowedOrigins?: readonly string[]; readonly onUndecodable?: (reason: string) => void } = {},
 ): Promise<CodecServer> {
   const allowed = new Set(options.allowedOrigins ?? []);
   const server: Server = createServer((req, res) => {
@@ -35,6 +35,20 @@ export function startCodecServer(
       res.end(err instanceof Error ? err.message : 'bad request');
     });
   });
+
+  /**
+   * A payload that does not decode (forged, or another key's) is returned as it is, so the rest of a history still
+   * shows in clear instead of the whole request failing; `onUndecodable` hears why.
+   */
+  async function decodeOrKeep(payload: Payload): Promise<Payload> {
+    try {
+      const [decoded] = await codec.decode([payload]);
+      return decoded ?? payload;
+    } catch (err) {
+      options.onUndecodable?.(err instanceof Error ? err.message : String(err));
+      return payload;
+    }
+  }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const origin = req.headers.origin;
@@ -70,7 +84,7 @@ export function startCodecServer(
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { payloads?: JsonPayload[] };
     const payloads = (body.payloads ?? []).map(fromJson);
-    const result = route === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+    const result = route === 'encode' ? await codec.encode(payloads) : await Promise.all(payloads.map(decodeOrKeep));
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ payloads: result.map(toJson) }));
   }
 

@@ -16,9 +16,10 @@ describe('codec server', () => {
   const codec = new EncryptionCodec(randomBytes(32));
   const ui = 'http://127.0.0.1:8233';
   let server: CodecServer;
+  const undecodable: string[] = [];
 
   before(async () => {
-    server = await startCodecServer(codec, { allowedOrigins: [ui] });
+    server = await startCodecServer(codec, { allowedOrigins: [ui], onUndecodable: (reason) => undecodable.push(reason) });
   });
   after(() => server.close());
 
@@ -38,6 +39,17 @@ describe('codec server', () => {
       assert.equal(attrs.message, 'Invalid heal input: input.source: bad', path);
       assert.equal(Buffer.from(body.payloads[0]!.metadata['encoding']!, 'base64').toString(), 'json/plain');
     }
+  });
+
+  it('returns a payload it cannot decode as it is, and decodes the others of the request', async () => {
+    const forged = { metadata: { encoding: Buffer.from('binary/encrypted').toString('base64'), 'encryption-key-id': Buffer.from(codec.keyId).toString('base64') }, data: 'AAAAAAAAAAAAAAAAAAAAAAAAAAAA' };
+    const [good] = await codec.encode([defaultPayloadConverter.toPayload({ ok: true })]);
+    const res = await post('/decode', [forged, toJson(good!)]);
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
+    assert.deepEqual(body.payloads[0], forged);
+    assert.deepEqual(JSON.parse(Buffer.from(body.payloads[1]!.data, 'base64').toString()), { ok: true });
+    assert.deepEqual(undecodable, [`Payload names key ${codec.keyId} but does not decrypt with it: it is corrupt or forged.`]);
   });
 
   it('encodes what it decodes back', async () => {
@@ -63,6 +75,6 @@ describe('codec server', () => {
   it('says what it serves: 404 elsewhere, 405 for another method', async () => {
     assert.equal((await fetch(`${server.url}/nope`, { method: 'POST' })).status, 404);
     assert.equal((await fetch(`${server.url}/decode`)).status, 405);
-    assert.equal((await post('/decode', [{ metadata: { encoding: Buffer.from('binary/encrypted').toString('base64') }, data: 'AAAA' }])).status, 400);
+    assert.equal((await fetch(`${server.url}/decode`, { method: 'POST', body: '{"payloads": [' })).status, 400);
   });
 });
