@@ -10,6 +10,11 @@ const cidrSchema = z
   .string()
   .refine((v) => isCidr(v), { message: 'must be an IPv4 or IPv6 CIDR such as "203.0.113.4/32" or "::/0"' });
 
+/** DigitalOcean slugs as inputs name them (bounded in the pattern, so a bad one gets exactly one message). */
+export const regionSlugSchema = z.string().regex(/^[a-z]{3}\d$/, { message: 'must be a DigitalOcean region slug such as "nyc3" or "fra1"' });
+export const sizeSlugSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, { message: 'must be a DigitalOcean size slug such as "s-2vcpu-4gb"' });
+export const imageSlugSchema = z.string().regex(/^[a-z0-9.-]{1,64}$/, { message: 'must be a DigitalOcean image slug such as "docker-20-04"' });
+
 export const DEFAULT_REGION = 'nyc3';
 export const DEFAULT_SIZE = 's-2vcpu-4gb';
 export const DEFAULT_IMAGE = 'docker-20-04';
@@ -39,9 +44,9 @@ export const deployInputSchema = z
       })
       .strict()
       .default({}),
-    region: z.string().regex(/^[a-z]{3}\d$/, { message: 'must be a DigitalOcean region slug such as "nyc3" or "fra1"' }).default(DEFAULT_REGION),
-    size: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a DigitalOcean size slug such as "s-2vcpu-4gb"' }).default(DEFAULT_SIZE),
-    image: z.string().regex(/^[a-z0-9.-]+$/, { message: 'must be a DigitalOcean image slug such as "docker-20-04"' }).default(DEFAULT_IMAGE),
+    region: regionSlugSchema.default(DEFAULT_REGION),
+    size: sizeSlugSchema.default(DEFAULT_SIZE),
+    image: imageSlugSchema.default(DEFAULT_IMAGE),
     /** Defaults to the webapp's own version (same release line rule). */
     supervisorVersion: supervisorVersionSchema.optional(),
     sshSourceCidrs: z.array(cidrSchema).min(1).max(50).default(['0.0.0.0/0', '::/0']),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Condition, Observation, RepairAction } from './heal-policy';
-import { desiredStateSchema, supervisorVersionSchema, type DesiredState } from './deploy';
+import { desiredStateSchema, imageSlugSchema, regionSlugSchema, sizeSlugSchema, supervisorVersionSchema, type DesiredState } from './deploy';
 import type { DeployedSignal } from './installation-messages';
 import { installationIdSchema } from './ids';
 
@@ -17,9 +17,9 @@ export type UpgradeRequest = z.input<typeof upgradeRequestSchema>;
 
 export const migrateRequestSchema = z
   .object({
-    size: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a DigitalOcean size slug such as "s-2vcpu-4gb"' }).optional(),
-    region: z.string().regex(/^[a-z]{3}\d$/, { message: 'must be a DigitalOcean region slug such as "nyc3" or "fra1"' }).optional(),
-    image: z.string().regex(/^[a-z0-9.-]+$/, { message: 'must be a DigitalOcean image slug such as "docker-20-04"' }).optional(),
+    size: sizeSlugSchema.optional(),
+    region: regionSlugSchema.optional(),
+    image: imageSlugSchema.optional(),
     /** Why (heal sets it when it replaces a dead droplet). */
     reason: z.string().max(200).optional(),
   })
