@@ -12,7 +12,7 @@ import { createWebappClient } from './activities/trigger';
 import type { EncryptionCodec } from './codec/encryption-codec';
 import { SECRET_ENV_NAMES, type Config } from './config';
 import { ErrorType } from './shared/errors';
-import { connectClient, dataConverter } from './temporal/connection';
+import { connectClient, workerDataConverter } from './temporal/connection';
 
 export const WORKFLOWS_PATH = require.resolve('./workflows');
 
@@ -34,7 +34,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: createActivities(options.deps),
-    dataConverter: dataConverter(options.codec),
+    dataConverter: workerDataConverter(options.codec),
     maxConcurrentActivityTaskExecutions: 20,
     maxCachedWorkflows: 100,
     // DigitalOcean allows 250 requests a minute per token; this holds for every worker on the queue together.

@@ -44,16 +44,21 @@ export class EncryptionCodec implements PayloadCodec {
     return payloads.map((payload) => {
       if (Buffer.from(payload.metadata?.encoding ?? []).toString() !== ENCODING || !payload.data) return payload;
       const keyId = Buffer.from(payload.metadata?.['encryption-key-id'] ?? []).toString();
+      if (!keyId) throw new Error(`Payload is marked ${ENCODING} but names no encryption-key-id: it was not encrypted by trigger-ops.`);
       if (keyId !== this.keyId) {
         throw new ConfigError(`Payload was encrypted with key ${keyId}, but this process has key ${this.keyId}: set the same TRIGGER_OPS_CODEC_KEY everywhere.`);
       }
       const data = Buffer.from(payload.data);
-      const iv = data.subarray(0, IV_LENGTH);
-      const tag = data.subarray(data.length - TAG_LENGTH);
-      const decipher = createDecipheriv(ALGORITHM, this.#key, iv);
-      decipher.setAuthTag(tag);
-      const plain = Buffer.concat([decipher.update(data.subarray(IV_LENGTH, data.length - TAG_LENGTH)), decipher.final()]);
-      return temporal.api.common.v1.Payload.decode(plain);
+      try {
+        const iv = data.subarray(0, IV_LENGTH);
+        const tag = data.subarray(data.length - TAG_LENGTH);
+        const decipher = createDecipheriv(ALGORITHM, this.#key, iv);
+        decipher.setAuthTag(tag);
+        const plain = Buffer.concat([decipher.update(data.subarray(IV_LENGTH, data.length - TAG_LENGTH)), decipher.final()]);
+        return temporal.api.common.v1.Payload.decode(plain);
+      } catch {
+        throw new Error(`Payload names key ${keyId} but does not decrypt with it: it is corrupt or forged.`);
+      }
     });
   }
 }

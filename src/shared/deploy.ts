@@ -10,6 +10,11 @@ const cidrSchema = z
   .string()
   .refine((v) => isCidr(v), { message: 'must be an IPv4 or IPv6 CIDR such as "203.0.113.4/32" or "::/0"' });
 
+/** DigitalOcean slugs as inputs name them (bounded in the pattern, so a bad one gets exactly one message). */
+export const regionSlugSchema = z.string().regex(/^[a-z]{3}\d$/, { message: 'must be a DigitalOcean region slug such as "nyc3" or "fra1"' });
+export const sizeSlugSchema = z.string().regex(/^[a-z0-9-]{1,64}$/, { message: 'must be a DigitalOcean size slug such as "s-2vcpu-4gb"' });
+export const imageSlugSchema = z.string().regex(/^[a-z0-9.-]{1,64}$/, { message: 'must be a DigitalOcean image slug such as "docker-20-04"' });
+
 export const DEFAULT_REGION = 'nyc3';
 export const DEFAULT_SIZE = 's-2vcpu-4gb';
 export const DEFAULT_IMAGE = 'docker-20-04';
@@ -39,9 +44,9 @@ export const deployInputSchema = z
       })
       .strict()
       .default({}),
-    region: z.string().regex(/^[a-z]{3}\d$/, { message: 'must be a DigitalOcean region slug such as "nyc3" or "fra1"' }).default(DEFAULT_REGION),
-    size: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a DigitalOcean size slug such as "s-2vcpu-4gb"' }).default(DEFAULT_SIZE),
-    image: z.string().regex(/^[a-z0-9.-]+$/, { message: 'must be a DigitalOcean image slug such as "docker-20-04"' }).default(DEFAULT_IMAGE),
+    region: regionSlugSchema.default(DEFAULT_REGION),
+    size: sizeSlugSchema.default(DEFAULT_SIZE),
+    image: imageSlugSchema.default(DEFAULT_IMAGE),
     /** Defaults to the webapp's own version (same release line rule). */
     supervisorVersion: supervisorVersionSchema.optional(),
     sshSourceCidrs: z.array(cidrSchema).min(1).max(50).default(['0.0.0.0/0', '::/0']),
@@ -57,25 +62,30 @@ export const deployInputSchema = z
 export type DeployInput = z.input<typeof deployInputSchema>;
 export type DeploySpec = z.output<typeof deployInputSchema>;
 
-const dropletRefSchema = z.object({ id: z.number().int().positive(), name: z.string().min(1), ipv4: z.string().min(1) }).strict();
-const railwayRefSchema = z.object({ projectId: z.string().min(1), environmentId: z.string().min(1), webappServiceId: z.string().min(1) }).strict();
+// Bounds on what is handed over by signal: a forged hand-over with huge strings is refused, not stored.
+const name = z.string().min(1).max(255);
+const slug = z.string().min(1).max(100);
+const railwayId = z.string().min(1).max(100);
+const configHash = z.string().min(1).max(128);
+const dropletRefSchema = z.object({ id: z.number().int().positive(), name, ipv4: z.string().min(1).max(45) }).strict();
+const railwayRefSchema = z.object({ projectId: railwayId, environmentId: railwayId, webappServiceId: railwayId }).strict();
 
 /** What deploy returns and hands over to the installation workflow (parsed again when it arrives there). */
 export const deployResultSchema = z
   .object({
     installationId: installationIdSchema,
     droplet: dropletRefSchema,
-    region: z.string().min(1),
-    size: z.string().min(1),
-    image: z.string().min(1),
+    region: slug,
+    size: slug,
+    image: slug,
     supervisorVersion: supervisorVersionSchema,
-    configHash: z.string().min(1),
-    firewallId: z.string().min(1),
+    configHash,
+    firewallId: z.string().min(1).max(100),
     sshKeyId: z.number().int().positive(),
     monthlyPriceUsd: z.number().nonnegative(),
     railway: railwayRefSchema,
     /** Railway variables this deploy added to the webapp (names only). */
-    generatedSecrets: z.array(z.string()),
+    generatedSecrets: z.array(z.string().min(1).max(100)).max(100),
   })
   .strict();
 export type DeployResult = z.output<typeof deployResultSchema>;
@@ -84,15 +94,15 @@ export type DeployResult = z.output<typeof deployResultSchema>;
 export const desiredStateSchema = z
   .object({
     supervisorVersion: supervisorVersionSchema,
-    size: z.string().min(1),
-    region: z.string().min(1),
-    image: z.string().min(1),
-    configHash: z.string().min(1),
+    size: slug,
+    region: slug,
+    image: slug,
+    configHash,
     generation: z.number().int().positive(),
     droplet: dropletRefSchema,
     sshKeyId: z.number().int().positive(),
     railway: railwayRefSchema,
-    apiUrl: z.string().url(),
+    apiUrl: z.string().url().max(2048),
     /** DigitalOcean's list price of the droplet's size (absent in state recorded before it was kept). */
     monthlyPriceUsd: z.number().nonnegative().optional(),
   })

@@ -78,7 +78,7 @@ export function acceptByOf(updateId: string | undefined): number | undefined {
 export const PROGRESS_QUERY_NAME = 'progress';
 
 export const deployedSignalSchema = z
-  .object({ result: deployResultSchema, apiUrl: z.string().url(), generation: z.number().int().positive() })
+  .object({ result: deployResultSchema, apiUrl: z.string().url().max(2048), generation: z.number().int().positive() })
   .strict();
 export type DeployedSignal = z.output<typeof deployedSignalSchema>;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Condition, Observation, RepairAction } from './heal-policy';
-import { supervisorVersionSchema, type DesiredState } from './deploy';
+import { desiredStateSchema, imageSlugSchema, regionSlugSchema, sizeSlugSchema, supervisorVersionSchema, type DesiredState } from './deploy';
 import type { DeployedSignal } from './installation-messages';
 import { installationIdSchema } from './ids';
 
@@ -17,9 +17,9 @@ export type UpgradeRequest = z.input<typeof upgradeRequestSchema>;
 
 export const migrateRequestSchema = z
   .object({
-    size: z.string().regex(/^[a-z0-9-]+$/, { message: 'must be a DigitalOcean size slug such as "s-2vcpu-4gb"' }).optional(),
-    region: z.string().regex(/^[a-z]{3}\d$/, { message: 'must be a DigitalOcean region slug such as "nyc3" or "fra1"' }).optional(),
-    image: z.string().regex(/^[a-z0-9.-]+$/, { message: 'must be a DigitalOcean image slug such as "docker-20-04"' }).optional(),
+    size: sizeSlugSchema.optional(),
+    region: regionSlugSchema.optional(),
+    image: imageSlugSchema.optional(),
     /** Why (heal sets it when it replaces a dead droplet). */
     reason: z.string().max(200).optional(),
   })
@@ -75,17 +75,19 @@ export type LifecycleSettingsInput = z.input<typeof lifecycleSettingsSchema>;
 export const configureRequestSchema = z.object(settingsShape).partial().strict();
 export type ConfigureRequest = z.input<typeof configureRequestSchema>;
 
-export const installationInputSchema = z
+/** Input of the `migrate` workflow (the installation starts it as a child, for its own desired state). */
+export const migrateWorkflowInputSchema = z
   .object({
     installationId: installationIdSchema,
-    settings: lifecycleSettingsSchema.default({ ...DEFAULT_LIFECYCLE_SETTINGS }),
-    /** Carried across continue-as-new (opaque to callers). */
-    carried: z.unknown().optional(),
+    from: desiredStateSchema,
+    target: migrateRequestSchema.pick({ size: true, region: true, image: true }).required(),
+    generation: z.number().int().positive(),
+    healthTimeoutSeconds: settingsShape.healthTimeoutSeconds,
+    bootTimeoutSeconds: settingsShape.bootTimeoutSeconds,
   })
-  .strict();
-export type InstallationInput = z.input<typeof installationInputSchema>;
-
-
+  .strict()
+  .refine((i) => i.generation > i.from.generation, { path: ['generation'], message: 'must be above from.generation' });
+export type MigrateWorkflowInput = z.input<typeof migrateWorkflowInputSchema>;
 
 // --- status -----------------------------------------------------------------------------------------------------
 
@@ -99,14 +101,16 @@ export type OperationRequest =
   | { readonly kind: 'configure'; readonly patch: z.output<typeof configureRequestSchema> };
 
 export type OperationKind = OperationRequest['kind'];
+/** What a record is about: an operation, or a `retire` signal refused on arrival. */
+export type RecordKind = OperationKind | 'retire';
 
 export type QueuedOperation = OperationRequest & { readonly id: string; readonly requestedAt: string };
 
-export type OperationOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'superseded' | 'skipped' | 'cancelled';
+export type OperationOutcome = 'succeeded' | 'failed' | 'rolled-back' | 'unchanged' | 'superseded' | 'skipped' | 'cancelled' | 'refused';
 
 export interface OperationRecord {
   readonly id: string;
-  readonly kind: OperationKind;
+  readonly kind: RecordKind;
   readonly outcome: OperationOutcome;
   readonly message: string;
   readonly requestedAt: string;
@@ -189,16 +193,6 @@ export interface MigrateResult {
   readonly message: string;
   readonly from: { readonly id: number; readonly name: string } | null;
   readonly to: { readonly id: number; readonly name: string; readonly ipv4: string; readonly size: string; readonly region: string; readonly image: string } | null;
-}
-
-/** Input of the `migrate` workflow (the installation starts it as a child). */
-export interface MigrateWorkflowInput {
-  readonly installationId: string;
-  readonly from: DesiredState;
-  readonly target: { readonly size: string; readonly region: string; readonly image: string };
-  readonly generation: number;
-  readonly healthTimeoutSeconds: number;
-  readonly bootTimeoutSeconds: number;
 }
 
 export interface MigrateWorkflowResult {

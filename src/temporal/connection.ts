@@ -4,6 +4,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 import type { EncryptionCodec } from '../codec/encryption-codec';
+import { UndecodableMarkingCodec } from '../codec/undecodable-codec';
 
 type TemporalConfig = Config['temporal'];
 
@@ -33,6 +34,14 @@ export function dataConverter(codec: EncryptionCodec): DataConverter {
     payloadCodecs: [codec],
     failureConverterPath: FAILURE_CONVERTER_PATH,
   };
+}
+
+/**
+ * The worker's: the same, except that a payload it cannot decode becomes a value workflows refuse with its reason
+ * (src/codec/undecodable-codec.ts), so a forged message never fails workflow tasks forever.
+ */
+export function workerDataConverter(codec: EncryptionCodec): DataConverter {
+  return { ...dataConverter(codec), payloadCodecs: [new UndecodableMarkingCodec(codec)] };
 }
 
 export async function connectClient(temporal: TemporalConfig, address: string, codec: EncryptionCodec): Promise<Client> {

@@ -4,7 +4,7 @@ import { resourceNames } from '../shared/ids';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
 import { acts } from './activity-proxy';
 import { rootCauseMessage, Saga } from './saga';
-import { parseInput } from './validate';
+import { parseInput, withoutArguments } from './validate';
 
 export interface DeployProgress {
   readonly step: string;
@@ -23,7 +23,7 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   const { installationId } = spec;
   const completed: string[] = [];
   let step = 'validate';
-  setHandler(deployProgressQuery, () => ({ step, completed: [...completed] }));
+  setHandler(deployProgressQuery, withoutArguments('progress query', () => ({ step, completed: [...completed] })));
   const begin = (name: string) => {
     step = name;
     log.info('deploy step', { installationId, step: name });

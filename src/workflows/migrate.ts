@@ -1,9 +1,10 @@
 import { ApplicationFailure, defineQuery, log, patched, setHandler } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors';
 import { resourceNames } from '../shared/ids';
-import type { MigrateWorkflowInput, MigrateWorkflowResult } from '../shared/lifecycle';
+import { migrateWorkflowInputSchema, type MigrateWorkflowInput, type MigrateWorkflowResult } from '../shared/lifecycle';
 import { acts, bestEffort } from './activity-proxy';
 import { failureType, rootCauseMessage, Saga } from './saga';
+import { parseInput, withoutArguments } from './validate';
 
 export const migrateProgressQuery = defineQuery<{ readonly step: string }>('progress');
 
@@ -12,13 +13,11 @@ export const migrateProgressQuery = defineQuery<{ readonly step: string }>('prog
  * apply config, health gate; then stop the old supervisor, check the new one still serves, delete the old droplet.
  * On any failure the new droplet is deleted and the old supervisor is started again: exactly one serves.
  */
-export async function migrate(input: MigrateWorkflowInput): Promise<MigrateWorkflowResult> {
+export async function migrate(raw: MigrateWorkflowInput): Promise<MigrateWorkflowResult> {
+  const input = parseInput(migrateWorkflowInputSchema, raw, 'migrate');
   const { installationId, from, target, generation } = input;
-  if (generation <= from.generation) {
-    throw ApplicationFailure.nonRetryable(`generation ${generation} must be above ${from.generation}`, ErrorType.InvalidInput);
-  }
   let step = 'validate';
-  setHandler(migrateProgressQuery, () => ({ step }));
+  setHandler(migrateProgressQuery, withoutArguments('progress query', () => ({ step })));
   if (patched('migrate-checks-ownership')) {
     // The old droplet is deleted at the end: it must be this installation's (a dead one is fine, heal replaces it).
     step = 'check-ownership';

@@ -2,7 +2,7 @@ import { defineQuery, log, patched, setHandler } from '@temporalio/workflow';
 import { z } from 'zod';
 import { installationIdSchema } from '../shared/ids';
 import { acts } from './activity-proxy';
-import { parseInput } from './validate';
+import { parseInput, withoutArguments } from './validate';
 
 export const teardownInputSchema = z
   .object({
@@ -36,7 +36,7 @@ export const teardownProgressQuery = defineQuery<{ readonly step: string }>('pro
 export async function teardown(input: TeardownInput): Promise<TeardownResult> {
   const { installationId, forgetSecrets } = parseInput(teardownInputSchema, input, 'teardown');
   let step = 'retire-installation';
-  setHandler(teardownProgressQuery, () => ({ step }));
+  setHandler(teardownProgressQuery, withoutArguments('progress query', () => ({ step })));
 
   // No heal may recreate what is being deleted, and no operation may run on it: the schedule is gone, the
   // installation has finished its current operation (a deploy included), cancelled its queue and refuses the rest.

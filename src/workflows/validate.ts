@@ -1,16 +1,33 @@
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ErrorType } from '../shared/errors';
-import { describeZodError } from '../shared/validation';
+import { check } from '../shared/validation';
+import { QueryRefusal } from '../temporal/failure-converter';
 
 /** Parses a workflow input; a bad one fails the execution at once, naming each field and what it accepts. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, workflowType: string): z.output<S> {
-  const parsed = schema.safeParse(input ?? {});
-  if (!parsed.success) {
-    throw ApplicationFailure.nonRetryable(
-      `Invalid ${workflowType} input: ${describeZodError(parsed.error)}`,
-      ErrorType.InvalidInput,
-    );
-  }
-  return parsed.data;
+  const checked = check(schema, input);
+  if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${workflowType} input: ${checked.problems}`, ErrorType.InvalidInput);
+  return checked.data;
+}
+
+const noArgumentsSchema = z.object({}).strict();
+
+/**
+ * Why a message that takes no argument (a query, the retire signal) is refused, or undefined when it is not:
+ * nothing, null or `{}` is accepted; anything else would be silently ignored, so it is refused instead.
+ */
+export function refusalOfArguments(args: readonly unknown[], what: string): string | undefined {
+  if (args.length > 1) return `Invalid ${what}: it takes no arguments, got ${args.length}`;
+  const checked = check(noArgumentsSchema, args[0]);
+  return checked.ok ? undefined : `Invalid ${what}: it takes no arguments (${checked.problems})`;
+}
+
+/** A query handler that takes no argument: arguments are refused with InvalidInput, so the caller sees why. */
+export function withoutArguments<R>(what: string, answer: () => R): (...args: unknown[]) => R {
+  return (...args) => {
+    const why = refusalOfArguments(args, what);
+    if (why) throw new QueryRefusal(why, ErrorType.InvalidInput);
+    return answer();
+  };
 }

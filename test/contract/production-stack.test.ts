@@ -16,7 +16,7 @@ import { envSchema, loadConfig } from '../../src/config';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
 import { startController, type RunningController } from '../../src/controller';
 import { workflowIds } from '../../src/shared/ids';
-import { dataConverter } from '../../src/temporal/connection';
+import { workerDataConverter } from '../../src/temporal/connection';
 import { controllerCheck } from '../../src/workflows';
 import composeSpec from '../../vendor/compose-spec/compose-spec.json';
 import { quietRuntime, startTestTemporal, TEST_CODEC_KEY, type TestTemporal } from '../helpers/temporal';
@@ -249,7 +249,7 @@ describe('the pre-built workflow bundle (scripts/bundle-workflows.ts)', () => {
     const historiesDir = join(root, 'test', 'replay', 'histories');
     const history = JSON.parse(readFileSync(join(historiesDir, 'controller-check.json'), 'utf8')) as unknown;
     await Worker.runReplayHistory(
-      { workflowBundle: { codePath: bundlePath }, dataConverter: dataConverter(new EncryptionCodec(TEST_CODEC_KEY)) },
+      { workflowBundle: { codePath: bundlePath }, dataConverter: workerDataConverter(new EncryptionCodec(TEST_CODEC_KEY)) },
       history as Parameters<typeof Worker.runReplayHistory>[1],
       'controller-check.json',
     );

@@ -6,7 +6,7 @@ import { bundleWorkflows } from '../../scripts/bundle-workflows';
 import { createActivities } from '../../src/activities';
 import { loadConfig, type Config } from '../../src/config';
 import { startSandbox, type Sandbox, type SandboxOptions } from '../../sandbox';
-import { dataConverter } from '../../src/temporal/connection';
+import { workerDataConverter } from '../../src/temporal/connection';
 import { activityDepsFromConfig } from '../../src/worker';
 import { startTestTemporal, workflowBundle, type TestTemporal } from './temporal';
 
@@ -50,7 +50,7 @@ export async function startWorld(
         taskQueue: temporal.taskQueue,
         workflowBundle: bundle,
         activities: createActivities(activityDepsFromConfig(config, temporal.codec, { temporalClient: async () => temporal.client })),
-        dataConverter: dataConverter(temporal.codec),
+        dataConverter: workerDataConverter(temporal.codec),
         shutdownGraceTime: '1 second',
         // A test must never wait forever on an activity that ignores cancellation.
         shutdownForceTime: '10 seconds',

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
-import { dataConverter } from '../../src/temporal/connection';
+import { workerDataConverter } from '../../src/temporal/connection';
 import { Worker } from '@temporalio/worker';
 import { TEST_CODEC_KEY, workflowBundle } from '../helpers/temporal';
 
@@ -18,7 +18,7 @@ describe('recorded histories replay against the current workflow code', () => {
     it(`replays ${file}`, async () => {
       const history = JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown;
       await Worker.runReplayHistory(
-        { workflowBundle: await workflowBundle(), dataConverter: dataConverter(new EncryptionCodec(TEST_CODEC_KEY)) },
+        { workflowBundle: await workflowBundle(), dataConverter: workerDataConverter(new EncryptionCodec(TEST_CODEC_KEY)) },
         history as Parameters<typeof Worker.runReplayHistory>[1],
         file,
       );

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { EncryptionCodec, resolveCodecKey } from '../../src/codec/encryption-codec';
+import { UndecodableMarkingCodec } from '../../src/codec/undecodable-codec';
+import { UNDECODABLE_PAYLOAD } from '../../src/shared/validation';
 
 describe('EncryptionCodec', () => {
   it('round-trips payloads and leaves no plaintext in the encoded form', async () => {
@@ -36,5 +38,37 @@ describe('EncryptionCodec', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("UndecodableMarkingCodec (the worker's)", () => {
+  const key = randomBytes(32);
+  const codec = new EncryptionCodec(key);
+  const worker = new UndecodableMarkingCodec(codec);
+  const raw = (encoding: string, data: string, extra: Record<string, string> = {}) => ({
+    metadata: Object.fromEntries(Object.entries({ encoding, ...extra }).map(([k, v]) => [k, Buffer.from(v)])),
+    data: Buffer.from(data),
+  });
+  const reasonOf = async (payload: ReturnType<typeof raw>) => {
+    const [decoded] = await worker.decode([payload]);
+    const value = defaultPayloadConverter.fromPayload<Record<string, unknown>>(decoded!);
+    return value[UNDECODABLE_PAYLOAD];
+  };
+
+  it('decodes what the strict codec decodes, and plain JSON, unchanged', async () => {
+    const [encoded] = await codec.encode([defaultPayloadConverter.toPayload({ version: 'v4.5.13' })]);
+    const [decoded] = await worker.decode([encoded!]);
+    assert.deepEqual(defaultPayloadConverter.fromPayload(decoded!), { version: 'v4.5.13' });
+    assert.equal(await reasonOf(raw('json/plain', '{"source":"manual"}')), undefined);
+  });
+
+  it('turns what cannot be decoded into a value naming why, instead of an error', async () => {
+    assert.match(String(await reasonOf(raw('binary/encrypted', '{}'))), /names no encryption-key-id/);
+    assert.match(String(await reasonOf(raw('binary/encrypted', 'garbage-garbage-garbage-garbage', { 'encryption-key-id': codec.keyId }))), /corrupt or forged/);
+    const [other] = await new EncryptionCodec(randomBytes(32)).encode([defaultPayloadConverter.toPayload(1)]);
+    const [marked] = await worker.decode([other!]);
+    assert.match(String(defaultPayloadConverter.fromPayload<Record<string, unknown>>(marked!)[UNDECODABLE_PAYLOAD]), /TRIGGER_OPS_CODEC_KEY/);
+    assert.match(String(await reasonOf(raw('foo/bar', '{}'))), /unknown encoding "foo\/bar"/);
+    assert.match(String(await reasonOf(raw('json/plain', '{not json'))), /not JSON/);
   });
 });

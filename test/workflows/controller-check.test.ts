@@ -8,7 +8,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { loadConfig } from '../../src/config';
-import { dataConverter } from '../../src/temporal/connection';
+import { workerDataConverter } from '../../src/temporal/connection';
 import { activityDepsFromConfig } from '../../src/worker';
 import { controllerCheck } from '../../src/workflows';
 import { startTestTemporal, TEST_CODEC_KEY, workflowBundle, type TestTemporal } from '../helpers/temporal';
@@ -25,7 +25,7 @@ describe('controllerCheck on a real Temporal dev server', () => {
       taskQueue: t.taskQueue,
       workflowBundle: await workflowBundle(),
       activities: createActivities(activityDepsFromConfig(loadConfig({ TRIGGER_OPS_DATA_DIR: join(__dirname, '..', '..', '.data', 'test') }), t.codec)),
-      dataConverter: dataConverter(t.codec),
+      dataConverter: workerDataConverter(t.codec),
     });
     running = worker.run();
   });

@@ -88,7 +88,7 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
     }
     const superseded = done.recent.filter((r) => r.outcome === 'superseded').map((r) => r.kind).sort();
     assert.deepEqual(superseded, ['heal', 'upgrade']);
-    assert.ok(done.recent.some((r) => r.kind === 'upgrade' && r.outcome === 'skipped' && /input\.version/.test(r.message)));
+    assert.ok(done.recent.some((r) => r.kind === 'upgrade' && r.outcome === 'refused' && /input\.version/.test(r.message)));
     assert.equal(done.desired?.supervisorVersion, 'v4.5.13');
     assert.equal(done.desired?.size, 's-4vcpu-8gb');
     assert.ok(done.runs > 0, `expected continue-as-new, runs=${done.runs}`);

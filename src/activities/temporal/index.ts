@@ -21,7 +21,8 @@ import {
   WORKFLOW_TYPES,
   type DeployedSignal,
 } from '../../shared/installation-messages';
-import type { HealWorkflowInput, InstallationInput, LifecycleSettingsInput } from '../../shared/lifecycle';
+import type { InstallationInput } from '../../shared/installation-state';
+import type { HealWorkflowInput, LifecycleSettingsInput } from '../../shared/lifecycle';
 
 export interface TemporalStepDeps {
   /** A client of the Temporal service this worker polls; undefined when the composition root gave none. */

@@ -1,12 +1,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, patched, workflowInfo } from '@temporalio/workflow';
 import { SUPERSEDED_BY_TEARDOWN } from '../../shared/installation-messages';
-import {
-  installationInputSchema,
-  type InstallationInput,
-  type OperationOutcome,
-  type QueuedOperation,
-  type UpgradeResult,
-} from '../../shared/lifecycle';
+import { installationInputSchema, type InstallationInput } from '../../shared/installation-state';
+import type { OperationOutcome, QueuedOperation, UpgradeResult } from '../../shared/lifecycle';
 import { rootCauseMessage } from '../saga';
 import { parseInput } from '../validate';
 import { runConfigure } from './configure';
@@ -14,7 +9,7 @@ import { adoptDeployed, holdForDeploy } from './deploy-hold';
 import { runHeal } from './heal';
 import { runMigrate } from './migrate';
 import { receive } from './receive';
-import { initialState, Installation, type State } from './state';
+import { initialState, Installation } from './state';
 import { runUpgrade } from './upgrade';
 
 /**
@@ -25,7 +20,7 @@ import { runUpgrade } from './upgrade';
  */
 export async function installation(input: InstallationInput): Promise<{ readonly retired: true; readonly installationId: string }> {
   const spec = parseInput(installationInputSchema, input, 'installation');
-  const carried = spec.carried as State | undefined;
+  const carried = spec.carried;
   const inst = new Installation(spec.installationId, carried ?? initialState(spec.settings));
   const { state } = inst;
   if (carried) state.runs += 1;

@@ -1,5 +1,5 @@
 import { condition } from '@temporalio/workflow';
-import type { OperationRequest, QueuedOperation } from '../../shared/lifecycle';
+import type { OperationRequest, QueuedOperation, RecordKind } from '../../shared/lifecycle';
 import type { Installation, Outcome } from './state';
 
 /**
@@ -32,9 +32,9 @@ export function enqueue(inst: Installation, request: OperationRequest): QueuedOp
 }
 
 /** A request refused on arrival (malformed, or the installation is retiring): recorded, never queued. */
-export function refuse(inst: Installation, kind: OperationRequest['kind'], why: string): void {
+export function refuse(inst: Installation, kind: RecordKind, why: string): void {
   inst.state.seq += 1;
-  inst.record({ id: `${kind}-${inst.state.seq}`, kind, requestedAt: inst.now() }, 'skipped', why, null);
+  inst.record({ id: `${kind}-${inst.state.seq}`, kind, requestedAt: inst.now() }, 'refused', why, null);
 }
 
 /** Waits until the operation has finished (or was replaced) and takes its outcome. */

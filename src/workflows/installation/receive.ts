@@ -29,7 +29,8 @@ import {
   type OperationRequest,
   type QueuedOperation,
 } from '../../shared/lifecycle';
-import { describeZodError } from '../../shared/validation';
+import { check } from '../../shared/validation';
+import { refusalOfArguments, withoutArguments } from '../validate';
 import { enqueue, outcomeOf, refuse } from './queue';
 import type { Installation, Outcome } from './state';
 
@@ -37,9 +38,9 @@ import type { Installation, Outcome } from './state';
 export function receive(inst: Installation): void {
   const { state } = inst;
   const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> => {
-    const parsed = schema.safeParse(value ?? {});
-    if (!parsed.success) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${describeZodError(parsed.error)}`, ErrorType.InvalidInput);
-    return parsed.data;
+    const checked = check(schema, value);
+    if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${checked.problems}`, ErrorType.InvalidInput);
+    return checked.data;
   };
   const refuseWhenRetiring = () => {
     if (state.retiring) throw ApplicationFailure.nonRetryable(`${SUPERSEDED_BY_TEARDOWN}: installation "${inst.id}" is being torn down`, ErrorType.Retiring);
@@ -73,40 +74,43 @@ export function receive(inst: Installation): void {
       validating(schema, what),
     ] as const;
   /**
-   * A signal has no caller to answer: a bad one is recorded as skipped, with the reason, and changes nothing. Once
+   * A signal has no caller to answer: a bad one is recorded as refused, with the reason, and changes nothing. Once
    * retiring, only what the current operation still needs (`finishing`) is taken.
    */
   const onSignal =
     <S extends z.ZodType>(kind: QueuedOperation['kind'], schema: S, what: string, accept: (value: z.output<S>) => void, finishing = () => false) =>
     (raw: unknown) => {
-      const parsed = schema.safeParse(raw ?? {});
-      if (!parsed.success) return refuse(inst, kind, `Invalid ${what}: ${describeZodError(parsed.error)}`);
+      const checked = check(schema, raw);
+      if (!checked.ok) return refuse(inst, kind, `Invalid ${what}: ${checked.problems}`);
       if (state.retiring && !finishing()) return refuse(inst, kind, `${SUPERSEDED_BY_TEARDOWN}: the installation is being torn down`);
-      accept(parsed.data);
+      accept(checked.data);
     };
   /** The deploy that holds the installation reports back even while it retires: the current operation finishes. */
   const holdingDeploy = () => inst.current?.kind === 'deploy';
 
-  setHandler(statusQuery, () => ({
-    installationId: inst.id,
-    desired: state.desired,
-    observed: state.observed,
-    conditions: state.conditions,
-    current: inst.current,
-    queue: state.queue,
-    recent: state.recent,
-    healEvents: state.healEvents,
-    orphans: state.orphans ?? [],
-    repairs: {
-      lastHour: repairsInLastHour(state, Date.now()),
-      capPerHour: state.settings.repairCapPerHour,
-      backoffUntil: state.backoffUntil === null ? null : new Date(state.backoffUntil).toISOString(),
-      consecutiveFailures: state.consecutiveFailures,
-    },
-    settings: state.settings,
-    runs: state.runs,
-    retiring: state.retiring,
-  }));
+  setHandler(
+    statusQuery,
+    withoutArguments('status query', () => ({
+      installationId: inst.id,
+      desired: state.desired,
+      observed: state.observed,
+      conditions: state.conditions,
+      current: inst.current,
+      queue: state.queue,
+      recent: state.recent,
+      healEvents: state.healEvents,
+      orphans: state.orphans ?? [],
+      repairs: {
+        lastHour: repairsInLastHour(state, Date.now()),
+        capPerHour: state.settings.repairCapPerHour,
+        backoffUntil: state.backoffUntil === null ? null : new Date(state.backoffUntil).toISOString(),
+        consecutiveFailures: state.consecutiveFailures,
+      },
+      settings: state.settings,
+      runs: state.runs,
+      retiring: state.retiring,
+    })),
+  );
 
   // While a deploy holds the installation, its result (or its failure) ends the hold; otherwise (the first deploy,
   // which started this workflow) the result is adopted in turn.
@@ -135,8 +139,16 @@ export function receive(inst: Installation): void {
     },
     validating(deployTurnRequestSchema, 'beginDeploy input'),
   );
-  setHandler(retireSignal, () => void (state.retiring = true));
-  setHandler(tornDownSignal, () => void (inst.tornDown = state.retiring));
+  setHandler(retireSignal, (...args: unknown[]) => {
+    const refusal = refusalOfArguments(args, 'retire signal');
+    if (refusal) return refuse(inst, 'retire', refusal);
+    state.retiring = true;
+  });
+  setHandler(tornDownSignal, (...args: unknown[]) => {
+    const refusal = refusalOfArguments(args, 'tornDown signal');
+    if (refusal) return refuse(inst, 'retire', refusal);
+    inst.tornDown = state.retiring;
+  });
   setHandler(healSignal, onSignal('heal', healRequestSchema, 'heal input', ({ source }) => void enqueue(inst, { kind: 'heal', source })));
   setHandler(
     upgradeSupervisorSignal,

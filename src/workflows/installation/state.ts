@@ -2,6 +2,7 @@ import { log } from '@temporalio/workflow';
 import type { DesiredState } from '../../shared/deploy';
 import type { DeployReport } from './deploy-hold';
 import type { Condition, Observation } from '../../shared/heal-policy';
+import { EVENT_LIMIT, MESSAGE_LIMIT, RECENT_LIMIT, type CarriedState } from '../../shared/installation-state';
 import type {
   HealEvent,
   LifecycleSettings,
@@ -13,10 +14,11 @@ import type {
   UpgradeResult,
 } from '../../shared/lifecycle';
 
-const RECENT_LIMIT = 20;
-const EVENT_LIMIT = 50;
 
-/** What the installation knows; all of it survives continue-as-new. */
+/**
+ * What the installation knows; all of it survives continue-as-new, where it is parsed again with
+ * installationStateSchema (src/shared/installation-state.ts).
+ */
 export interface State {
   desired: DesiredState | null;
   observed: Observation | null;
@@ -38,6 +40,11 @@ export interface State {
   seq: number;
   retiring: boolean;
 }
+
+// The carried-state schema must describe exactly this State: tsc fails here when one changes without the other.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Holds<T extends true> = T;
+export type CarriedStateMatches = Holds<Same<CarriedState, State>>;
 
 export function initialState(settings: LifecycleSettings): State {
   return {
@@ -97,17 +104,22 @@ export class Installation {
   }
 
   /** Records what an operation did, newest first, bounded. */
-  record(op: Pick<QueuedOperation, 'id' | 'kind' | 'requestedAt'>, outcome: OperationOutcome, message: string, startedAt: string | null, details?: Record<string, unknown>): void {
+  record(op: Pick<OperationRecord, 'id' | 'kind' | 'requestedAt'>, outcome: OperationOutcome, message: string, startedAt: string | null, details?: Record<string, unknown>): void {
     const { recent } = this.state;
-    recent.unshift({ id: op.id, kind: op.kind, outcome, message, requestedAt: op.requestedAt, startedAt, finishedAt: this.now(), ...(details ? { details } : {}) });
+    recent.unshift({ id: op.id, kind: op.kind, outcome, message: bounded(message), requestedAt: op.requestedAt, startedAt, finishedAt: this.now(), ...(details ? { details } : {}) });
     recent.length = Math.min(recent.length, RECENT_LIMIT);
   }
 
   /** Records a heal decision, newest first, bounded. */
   event(e: Omit<HealEvent, 'at'>): void {
     const { healEvents } = this.state;
-    healEvents.unshift({ at: this.now(), ...e });
+    healEvents.unshift({ at: this.now(), ...e, reason: bounded(e.reason) });
     healEvents.length = Math.min(healEvents.length, EVENT_LIMIT);
     log.info('heal decision', { installationId: this.id, action: e.action, decision: e.decision, reason: e.reason });
   }
+}
+
+/** A recorded message is cut at MESSAGE_LIMIT, so whatever the entity records, its carried state parses again. */
+function bounded(message: string): string {
+  return message.length <= MESSAGE_LIMIT ? message : `${message.slice(0, MESSAGE_LIMIT - 1)}…`;
 }
