@@ -5,9 +5,10 @@ import vendored from '../../vendor/digitalocean/openapi.json';
 /**
  * Request and response validation against the vendored DigitalOcean OpenAPI subset (vendor/digitalocean). OpenAPI
  * 3.0 schemas are turned into JSON Schema 2019-09 once at load: `nullable` becomes a `null` type, a discriminator
- * becomes an if/then chain (so a resize body is checked as a resize, not as "any action"). Request bodies are
- * additionally closed with `unevaluatedProperties: false`: the real API ignores unknown fields, the stand-in names
- * them, so a typo in our requests fails a test instead of being silently dropped.
+ * becomes an if/then chain (so a resize body is checked as a resize, not as "any action"). Requests are as lenient
+ * as the real API's: unknown body fields and query parameters are ignored, and `null` is taken as "not given" (what
+ * DigitalOcean's own clients send for unset optional fields). What was ignored is reported (`ignored`), so our own
+ * tests still fail on a typo in our requests instead of it being silently dropped.
  */
 
 type Schema = { [key: string]: unknown };
@@ -29,13 +30,24 @@ export interface RequestParts {
 }
 
 export type RequestCheck =
-  | { readonly ok: true; readonly pathParams: Record<string, unknown>; readonly query: Record<string, unknown> }
+  | {
+      readonly ok: true;
+      readonly pathParams: Record<string, unknown>;
+      readonly query: Record<string, unknown>;
+      /** The body as the handler sees it (nulls dropped), undefined when the operation takes none. */
+      readonly body: unknown;
+      /** What the real API ignores and so did the stand-in: unknown query parameters and body fields, a stray body. */
+      readonly ignored: readonly string[];
+    }
   | { readonly ok: false; readonly message: string };
 
 interface OperationValidators {
   readonly path: ValidateFunction;
   readonly query: ValidateFunction;
+  readonly queryNames: ReadonlySet<string>;
   readonly body: ValidateFunction | undefined;
+  /** The same body schema with every object closed: its errors name the fields the real API would ignore. */
+  readonly closedBody: ValidateFunction | undefined;
   readonly bodyRequired: boolean;
   readonly responses: Map<string, ValidateFunction | undefined>;
 }
@@ -96,6 +108,13 @@ function toJsonSchema(node: unknown): unknown {
   return out;
 }
 
+/** The body as DigitalOcean reads it: a `null` member is the same as a missing one (Go's JSON decoding). */
+function withoutNulls(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutNulls);
+  if (!isSchema(value)) return value;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null).map(([k, v]) => [k, withoutNulls(v)]));
+}
+
 function mapValues(value: Schema, fn: (v: unknown) => unknown): Schema {
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fn(v)]));
 }
@@ -121,23 +140,23 @@ function isObjectLike(schema: unknown): boolean {
 }
 
 /**
- * Closes every object a client writes (`unevaluatedProperties: false` where an object starts, not on the branches
- * that compose it) and drops readOnly properties from `required`: the server fills those in.
+ * Drops readOnly properties from `required` (the server fills those in) and, with `close`, closes every object a
+ * client writes (`unevaluatedProperties: false` where an object starts, not on the branches that compose it).
  */
-function forRequest(node: unknown, objectStart: boolean): unknown {
-  if (Array.isArray(node)) return node.map((n) => forRequest(n, false));
+function forRequest(node: unknown, objectStart: boolean, close: boolean): unknown {
+  if (Array.isArray(node)) return node.map((n) => forRequest(n, false, close));
   if (!isSchema(node)) return node;
   const out: Schema = {};
   for (const [key, value] of Object.entries(node)) {
-    if (key === 'properties' && isSchema(value)) out[key] = mapValues(value, (v) => forRequest(v, true));
-    else if (key === 'items' || key === 'additionalProperties') out[key] = forRequest(value, true);
-    else out[key] = forRequest(value, false);
+    if (key === 'properties' && isSchema(value)) out[key] = mapValues(value, (v) => forRequest(v, true, close));
+    else if (key === 'items' || key === 'additionalProperties') out[key] = forRequest(value, true, close);
+    else out[key] = forRequest(value, false, close);
   }
   const properties = child(out, 'properties');
   if (Array.isArray(out['required'])) {
     out['required'] = out['required'].filter((name) => !(typeof name === 'string' && child(properties, name)['readOnly'] === true));
   }
-  if (objectStart && isObjectLike(out) && !('additionalProperties' in out) && !('unevaluatedProperties' in out)) {
+  if (close && objectStart && isObjectLike(out) && !('additionalProperties' in out) && !('unevaluatedProperties' in out)) {
     out['unevaluatedProperties'] = false;
   }
   return out;
@@ -220,7 +239,9 @@ export class DigitalOceanSpec {
         this.validators.set(operationId, {
           path: paramsAjv.compile(paramSchema('path')),
           query: paramsAjv.compile(paramSchema('query')),
-          body: isSchema(bodySchema) ? bodyAjv.compile(forRequest(inline(bodySchema, components), true) as Schema) : undefined,
+          queryNames: new Set(parameters.filter((p) => p['in'] === 'query').map((p) => String(p['name']))),
+          body: isSchema(bodySchema) ? bodyAjv.compile(forRequest(inline(bodySchema, components), true, false) as Schema) : undefined,
+          closedBody: isSchema(bodySchema) ? bodyAjv.compile(forRequest(inline(bodySchema, components), true, true) as Schema) : undefined,
           bodyRequired: requestBody['required'] === true,
           responses: responseValidators,
         });
@@ -247,20 +268,33 @@ export class DigitalOceanSpec {
   validateRequest(operationId: string, parts: RequestParts): RequestCheck {
     const v = this.validators.get(operationId);
     if (!v) return { ok: false, message: `unknown operation ${operationId}` };
+    const ignored: string[] = [];
     const pathParams: Record<string, unknown> = { ...parts.pathParams };
     if (!v.path(pathParams)) return { ok: false, message: formatErrors('path', v.path.errors) };
-    const query: Record<string, unknown> = { ...parts.query };
+    const query: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(parts.query)) {
+      if (v.queryNames.has(name)) query[name] = value;
+      else ignored.push(`query parameter ${JSON.stringify(name)}`);
+    }
     if (!v.query(query)) return { ok: false, message: formatErrors('query', v.query.errors) };
+    let body: unknown;
     if (v.body) {
-      if (parts.body === undefined) {
+      body = parts.body === undefined ? undefined : withoutNulls(parts.body);
+      if (body === undefined) {
         if (v.bodyRequired) return { ok: false, message: 'request body: is required (JSON)' };
-      } else if (!v.body(parts.body)) {
+      } else if (!v.body(body)) {
         return { ok: false, message: formatErrors('request body', v.body.errors) };
+      } else if (v.closedBody && !v.closedBody(body)) {
+        for (const e of v.closedBody.errors ?? []) {
+          const params = e.params as Record<string, unknown>;
+          const field = params['unevaluatedProperty'] ?? params['additionalProperty'];
+          if (field !== undefined) ignored.push(`body field ${JSON.stringify(`${e.instancePath}/${String(field)}`)}`);
+        }
       }
     } else if (parts.body !== undefined) {
-      return { ok: false, message: 'request body: this operation takes none' };
+      ignored.push('a request body (the operation takes none)');
     }
-    return { ok: true, pathParams, query };
+    return { ok: true, pathParams, query, body, ignored: [...new Set(ignored)] };
   }
 
   /** A description of what is wrong with a response body, or undefined when it matches the spec. */

@@ -54,6 +54,11 @@ export interface DigitalOceanInspection {
   readonly callsByOperation: Readonly<Record<string, number>>;
   /** Responses that did not match the spec (each was answered with a 500). Tests expect none. */
   readonly validationErrors: readonly string[];
+  /**
+   * What requests carried that the real API ignores, and so did the stand-in: unknown query parameters and body
+   * fields, a body where the operation takes none. Our own client's tests expect none (a typo would be lost).
+   */
+  readonly ignoredRequestParts: readonly string[];
   /** Handler crashes and host-driver failures. Tests expect none unless they inject them. */
   readonly internalErrors: readonly string[];
 }
@@ -92,6 +97,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
   const calls = new Map<string, number>();
   const validationErrors: string[] = [];
   const internalErrors: string[] = [];
+  const ignoredRequestParts: string[] = [];
   const waits = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
   let baseUrl = '';
 
@@ -122,7 +128,8 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
     }
     const reply = async (): Promise<Outgoing> => {
       const route = spec.match(method, url.pathname);
-      if (!route) throw new ApiError(422, `unknown route ${method} ${url.pathname}`);
+      // As on the real API: a path it does not serve is 404, whatever the method.
+      if (!route) throw new ApiError(404);
       const operationId = route.operation.operationId;
       calls.set(operationId, (calls.get(operationId) ?? 0) + 1);
 
@@ -145,12 +152,13 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
         body,
       });
       if (!check.ok) throw new ApiError(422, check.message);
+      for (const part of check.ignored) ignoredRequestParts.push(`${method} ${url.pathname}: ${part}`);
       const handler = HANDLERS[operationId];
       if (!handler) throw new ApiError(422, `the sandbox does not implement ${method} ${route.operation.pathTemplate}`);
       const ctx: HandlerContext = {
         pathParams: check.pathParams,
         query: check.query,
-        body,
+        body: check.body,
         baseUrl,
         bootFails: () => {
           const boot = faults.take(DROPLET_BOOT);
@@ -234,6 +242,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
       actions: [...state.actions.values()].map((a) => ({ ...a })),
       callsByOperation: Object.fromEntries(calls),
       validationErrors: [...validationErrors],
+      ignoredRequestParts: [...ignoredRequestParts],
       internalErrors: [...internalErrors, ...state.hostErrors],
     }),
     async close() {

@@ -29,7 +29,7 @@ exec "$@"
 /** Writes the droplet's stand-in commands into `binDir` (first on every session's PATH). */
 export function writeStandIns(binDir: string, sockets: { readonly host: string; readonly docker: string }): void {
   mkdirSync(binDir, { recursive: true });
-  const client = tsxCommand('stand-in-client.ts').map(quote).join(' ');
+  const client = [process.execPath, join(__dirname, 'stand-in-client.cjs')].map(quote).join(' ');
   const write = (name: string, body: string) => {
     const path = join(binDir, name);
     writeFileSync(path, body);

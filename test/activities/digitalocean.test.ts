@@ -90,9 +90,10 @@ describe('DigitalOcean adapter against the stand-in', () => {
   });
 
   after(async () => {
-    const { validationErrors, internalErrors } = sandbox.inspect();
+    const { validationErrors, internalErrors, ignoredRequestParts } = sandbox.inspect();
     await sandbox.close();
     assert.deepEqual(validationErrors, []);
+    assert.deepEqual(ignoredRequestParts, [], 'our client sends nothing the API would ignore');
     assert.deepEqual(internalErrors, []);
   });
 
