@@ -368,7 +368,9 @@ describe('deploy: Railway preflight and worker credentials', () => {
 describe('deploy: transient failures are retried to success', () => {
   let world: World;
   before(async () => {
-    world = await startWorld();
+    // A 500 on create leaves it ambiguous (DigitalOcean may still carry it out): the retry looks for the droplet for
+    // the settle window before creating again. Two seconds here; the default's 120 s is no-duplicate.test.ts' matter.
+    world = await startWorld({ env: { TRIGGER_OPS_CREATE_SETTLE_SECONDS: '2' } });
     await world.startWorker();
   });
   after(() => world.close());
