@@ -17,13 +17,24 @@ export const KEPT_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
   '/v2/actions/{action_id}': ['get'], // actions_get
   '/v2/droplets': ['get', 'post', 'delete'], // droplets_list, droplets_create, droplets_destroy_byTag
   '/v2/droplets/{droplet_id}': ['get', 'delete'], // droplets_get, droplets_destroy
-  '/v2/droplets/{droplet_id}/actions': ['post'], // dropletActions_post
+  '/v2/droplets/{droplet_id}/actions': ['get', 'post'], // dropletActions_list, dropletActions_post
   '/v2/droplets/{droplet_id}/actions/{action_id}': ['get'], // dropletActions_get
+  '/v2/droplets/{droplet_id}/firewalls': ['get'], // droplets_list_firewalls
+  '/v2/droplets/{droplet_id}/destroy_with_associated_resources': ['get'], // droplets_list_associatedResources
+  '/v2/droplets/{droplet_id}/destroy_with_associated_resources/selective': ['delete'], // droplets_destroy_withAssociatedResourcesSelective
+  '/v2/droplets/{droplet_id}/destroy_with_associated_resources/dangerous': ['delete'], // droplets_destroy_withAssociatedResourcesDangerous
+  '/v2/droplets/{droplet_id}/destroy_with_associated_resources/status': ['get'], // droplets_get_DestroyAssociatedResourcesStatus
   '/v2/firewalls': ['get', 'post'], // firewalls_list, firewalls_create
   '/v2/firewalls/{firewall_id}': ['get', 'put', 'delete'], // firewalls_get, firewalls_update, firewalls_delete
   '/v2/firewalls/{firewall_id}/droplets': ['post', 'delete'], // firewalls_assign_droplets, firewalls_delete_droplets
   '/v2/firewalls/{firewall_id}/tags': ['post', 'delete'], // firewalls_add_tags, firewalls_delete_tags
+  '/v2/images': ['get'], // images_list
   '/v2/images/{image_id}': ['get'], // images_get
+  ...Object.fromEntries(
+    ['bandwidth', 'cpu', 'filesystem_free', 'filesystem_size', 'load_1', 'load_5', 'load_15', 'memory_cached', 'memory_free', 'memory_total', 'memory_available'].map(
+      (metric) => [`/v2/monitoring/metrics/droplet/${metric}`, ['get']],
+    ),
+  ), // monitoring_get_Droplet…Metrics
   '/v2/regions': ['get'], // regions_list
   '/v2/sizes': ['get'], // sizes_list
   '/v2/tags': ['get', 'post'], // tags_list, tags_create
@@ -174,8 +185,9 @@ function sourceNote(commit: string, date: string, schemaCount: number): string {
   \`${commit}\`, ${date}). Every \`$ref\` is resolved: ${schemaCount} schemas are kept as
   \`#/components/schemas/<name>\` (named after their upstream file or pointer); operations, parameters, responses
   and headers are inlined. Descriptions, examples and code samples are dropped; nothing else is changed.
-- The stand-in reads it as OpenAPI 3.0 (\`nullable\`, \`discriminator\`) and, for requests only, closes every
-  object (\`unevaluatedProperties: false\`), so an unknown field is an error there although the real API ignores it.
+- The stand-in reads it as OpenAPI 3.0 (\`nullable\`, \`discriminator\`). Like the real API it ignores unknown
+  body fields and query parameters and takes \`null\` as not given; it reports what it ignored
+  (\`inspect().ignoredRequestParts\`), which our own client's tests expect to be empty.
 - Licence: Apache-2.0, see \`LICENSE\` (a copy of the upstream one).
 - Used by the DigitalOcean stand-in (\`sandbox/digitalocean/\`) to validate every request and response, and by
   \`test/contract/digitalocean-spec.test.ts\`.

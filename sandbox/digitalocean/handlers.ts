@@ -1,6 +1,7 @@
-import { notFound, unprocessable } from './api-error';
-import { ACCOUNT, findImage, REGIONS, SIZES } from './catalog';
+import { ApiError, notFound, unprocessable } from './api-error';
+import { ACCOUNT, findImage, IMAGES, REGIONS, SIZES } from './catalog';
 import type { DigitalOceanState, FirewallInput, FirewallRule } from './state';
+import { DROPLET_METRICS, dropletMetrics, type DropletMetric } from './metrics';
 import { actionView, dropletView, firewallView, page, sshKeyView, tagView } from './views';
 
 /** What a handler sees: path and query already coerced, and the body already checked against the spec. */
@@ -8,6 +9,8 @@ export interface HandlerContext {
   readonly pathParams: Record<string, unknown>;
   readonly query: Record<string, unknown>;
   readonly body: unknown;
+  /** Request headers, lower-cased (the spec's header parameters are the handler's to check). */
+  readonly headers: Readonly<Record<string, string | undefined>>;
   readonly baseUrl: string;
   /** A `droplet_boot` fault is due: this create's action ends errored. */
   readonly bootFails: () => boolean;
@@ -33,6 +36,8 @@ interface DropletCreateBody {
   tags?: string[] | null;
   user_data?: string;
   vpc_uuid?: string;
+  ipv6?: boolean;
+  monitoring?: boolean;
 }
 interface FirewallBody {
   name: string;
@@ -63,8 +68,37 @@ function firewallInput(b: FirewallBody): FirewallInput {
   return { name: b.name, inboundRules: b.inbound_rules, outboundRules: b.outbound_rules, dropletIds: b.droplet_ids, tags: b.tags };
 }
 
+function metricHandler(metric: DropletMetric): Handler {
+  return (state, ctx) => {
+    const droplet = state.droplets.get(Number(ctx.query['host_id']));
+    const query = {
+      start: Number(ctx.query['start']),
+      end: Number(ctx.query['end']),
+      interface: queryString(ctx, 'interface'),
+      direction: queryString(ctx, 'direction'),
+    };
+    if (query.end < query.start) throw new ApiError(400, 'end must not be before start');
+    return { status: 200, body: dropletMetrics(metric, droplet, query, state.utilizationOf(droplet?.id)) };
+  };
+}
+
+const METRIC_OPERATIONS: Readonly<Record<DropletMetric, string>> = {
+  bandwidth: 'monitoring_get_dropletBandwidthMetrics',
+  cpu: 'monitoring_get_DropletCpuMetrics',
+  filesystem_free: 'monitoring_get_dropletFilesystemFreeMetrics',
+  filesystem_size: 'monitoring_get_dropletFilesystemSizeMetrics',
+  load_1: 'monitoring_get_dropletLoad1Metrics',
+  load_5: 'monitoring_get_dropletLoad5Metrics',
+  load_15: 'monitoring_get_dropletLoad15Metrics',
+  memory_cached: 'monitoring_get_dropletMemoryCachedMetrics',
+  memory_free: 'monitoring_get_dropletMemoryFreeMetrics',
+  memory_total: 'monitoring_get_dropletMemoryTotalMetrics',
+  memory_available: 'monitoring_get_dropletMemoryAvailableMetrics',
+};
+
 /** One handler per supported operationId of the vendored spec. */
 export const HANDLERS: Readonly<Record<string, Handler>> = {
+  ...Object.fromEntries(DROPLET_METRICS.map((metric) => [METRIC_OPERATIONS[metric], metricHandler(metric)])),
   account_get: () => ({ status: 200, body: { account: ACCOUNT } }),
 
   sshKeys_list: (state, ctx) => {
@@ -108,6 +142,8 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
           tags: b.tags,
           userData: b.user_data,
           vpcUuid: b.vpc_uuid,
+          ipv6: b.ipv6,
+          monitoring: b.monitoring,
         },
         { bootFails: ctx.bootFails(), listLagMs: ctx.listLagMs() },
       ),
@@ -133,6 +169,51 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
     const b = body<{ type: string; size?: string; image?: string | number }>(ctx);
     const action = state.dropletAction(numberParam(ctx, 'droplet_id'), b.type, { size: b.size, image: b.image });
     return { status: 201, body: { action: actionView(action) } };
+  },
+  dropletActions_list: (state, ctx) => {
+    const id = numberParam(ctx, 'droplet_id');
+    state.getDroplet(id);
+    const actions = [...state.actions.values()].filter((a) => a.resourceId === id).reverse();
+    const p = page(actions, ctx.query, `${ctx.baseUrl}/v2/droplets/${id}/actions`);
+    return { status: 200, body: { actions: p.items.map(actionView), links: p.links, meta: p.meta } };
+  },
+  droplets_list_firewalls: (state, ctx) => {
+    const id = numberParam(ctx, 'droplet_id');
+    state.getDroplet(id);
+    const firewalls = [...state.firewalls.values()].filter((f) => state.firewallAppliesTo(f).includes(id));
+    const p = page(firewalls, ctx.query, `${ctx.baseUrl}/v2/droplets/${id}/firewalls`);
+    return { status: 200, body: { firewalls: p.items.map(firewallView), links: p.links, meta: p.meta } };
+  },
+  droplets_list_associatedResources: (state, ctx) => {
+    state.getDroplet(numberParam(ctx, 'droplet_id'));
+    // The sandbox has no reserved IPs, snapshots or volumes: nothing is associated with a droplet.
+    return { status: 200, body: { reserved_ips: [], floating_ips: [], snapshots: [], volumes: [], volume_snapshots: [] } };
+  },
+  droplets_destroy_withAssociatedResourcesSelective: (state, ctx) => {
+    const b = body<Record<string, string[] | undefined> | undefined>(ctx) ?? {};
+    state.destroyWithAssociatedResources(numberParam(ctx, 'droplet_id'), Object.values(b).flatMap((ids) => ids ?? []));
+    return { status: 202 };
+  },
+  droplets_destroy_withAssociatedResourcesDangerous: (state, ctx) => {
+    if (ctx.headers['x-dangerous'] !== 'true') {
+      throw new ApiError(412, 'The X-Dangerous header must be set to true to destroy a droplet with all its associated resources.');
+    }
+    state.destroyWithAssociatedResources(numberParam(ctx, 'droplet_id'), []);
+    return { status: 202 };
+  },
+  droplets_get_DestroyAssociatedResourcesStatus: (state, ctx) => {
+    const record = state.associatedDestroys.get(numberParam(ctx, 'droplet_id'));
+    if (!record) throw notFound();
+    const failed = record.missing.map((id) => ({ id, name: id, error_message: 'not a resource of this droplet' }));
+    return {
+      status: 200,
+      body: {
+        droplet: { id: record.droplet.id, name: record.droplet.name, destroyed_at: record.droplet.destroyedAt },
+        resources: { reserved_ips: [], floating_ips: [], snapshots: [], volumes: failed, volume_snapshots: [] },
+        completed_at: record.completedAt,
+        failures: failed.length,
+      },
+    };
   },
   dropletActions_get: (state, ctx) => {
     const action = state.getAction(numberParam(ctx, 'action_id'));
@@ -174,6 +255,15 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
     return { status: 204 };
   },
 
+  images_list: (_state, ctx) => {
+    const type = queryString(ctx, 'type');
+    // The catalogue is DigitalOcean's public images: none is private, none carries a tag.
+    // `distribution` images are the base ones, `application` the one-click (snapshot) ones such as Docker's.
+    const kind = type === 'distribution' ? 'base' : type === 'application' ? 'snapshot' : undefined;
+    const images = ctx.query['private'] === true || queryString(ctx, 'tag_name') !== undefined ? [] : IMAGES.filter((i) => kind === undefined || i.type === kind);
+    const p = page(images, ctx.query, `${ctx.baseUrl}/v2/images`, { type });
+    return { status: 200, body: { images: p.items, links: p.links, meta: p.meta } };
+  },
   images_get: (_state, ctx) => {
     const image = findImage(param(ctx, 'image_id'));
     if (!image) throw notFound();

@@ -9,6 +9,7 @@ import { digitalOceanSpec } from './openapi';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import type { Delay } from '../timings';
 import { DigitalOceanState, type ActionRecord, type SshKeyRecord } from './state';
+import type { Utilization } from './metrics';
 import { firewallView } from './views';
 
 export interface DigitalOceanApiOptions {
@@ -70,6 +71,8 @@ export interface DigitalOceanSandbox {
   readonly token: string;
   readonly faults: DigitalOceanFaults;
   inspect(): DigitalOceanInspection;
+  /** How busy a droplet looks in its monitoring metrics (0–1 each); droplets idle otherwise. */
+  setUtilization(dropletId: number, utilization: Utilization): void;
   /** Stops listening, ends open connections and timers; leaves nothing running. */
   close(): Promise<void>;
 }
@@ -159,6 +162,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
         pathParams: check.pathParams,
         query: check.query,
         body: check.body,
+        headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v])),
         baseUrl,
         bootFails: () => {
           const boot = faults.take(DROPLET_BOOT);
@@ -222,6 +226,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
     url: baseUrl,
     token: tokens[0] ?? '',
     faults,
+    setUtilization: (dropletId, utilization) => void state.utilization.set(dropletId, utilization),
     inspect: () => ({
       droplets: [...state.droplets.values()].map((d) => ({
         id: d.id,

@@ -1,3 +1,4 @@
+import { IDLE, type Utilization } from './metrics';
 import { randomUUID } from 'node:crypto';
 import type { DropletHostDriver, DropletSpec } from '../contracts';
 import { delayMs, type Delay } from '../timings';
@@ -22,6 +23,10 @@ export interface DropletRecord {
   readonly userData: string | undefined;
   readonly sshPublicKeys: readonly string[];
   readonly vpcUuid: string;
+  /** Asked for at create: a v6 address and the `ipv6` feature. */
+  readonly ipv6: boolean;
+  /** Asked for at create: the metrics agent (the `monitoring` feature), without which there are no metrics. */
+  readonly monitoring: boolean;
   /** Epoch ms from which lists show it (a `droplet_list_lag` fault); 0 for at once. */
   readonly listedFrom: number;
 }
@@ -55,6 +60,8 @@ export interface FirewallRecord {
   readonly id: string;
   name: string;
   readonly createdAt: string;
+  /** Epoch ms until which the firewall is `waiting` (its rules are being applied), then `succeeded`. */
+  appliedAt: number;
   inboundRules: FirewallRule[];
   outboundRules: FirewallRule[];
   dropletIds: number[];
@@ -70,7 +77,20 @@ export interface CreateDropletInput {
   readonly tags?: readonly string[] | null | undefined;
   readonly userData?: string | undefined;
   readonly vpcUuid?: string | undefined;
+  readonly ipv6?: boolean | undefined;
+  readonly monitoring?: boolean | undefined;
 }
+
+/** What `destroy_with_associated_resources` removed, for its status call. */
+export interface AssociatedDestroyRecord {
+  readonly droplet: { readonly id: string; readonly name: string; readonly destroyedAt: string };
+  /** Resource ids that were asked for but are not the droplet's: each is a failure in the status. */
+  readonly missing: readonly string[];
+  readonly completedAt: string;
+}
+
+/** How long a new or changed firewall stays `waiting` before `succeeded`. */
+export const FIREWALL_APPLY_MS = 1_000;
 
 export interface FirewallInput {
   readonly name: string;
@@ -109,6 +129,9 @@ export class DigitalOceanState {
   readonly sshKeys = new Map<number, SshKeyRecord>();
   readonly tags = new Set<string>();
   readonly firewalls = new Map<string, FirewallRecord>();
+  readonly associatedDestroys = new Map<number, AssociatedDestroyRecord>();
+  /** How busy each droplet is, for its metrics (idle unless set). */
+  readonly utilization = new Map<number, Utilization>();
   readonly hostErrors: string[] = [];
 
   private nextDropletId = 500_000_001;
@@ -154,6 +177,8 @@ export class DigitalOceanState {
       userData: input.userData,
       sshPublicKeys,
       vpcUuid: input.vpcUuid ?? randomUUID(),
+      ipv6: input.ipv6 ?? false,
+      monitoring: input.monitoring ?? false,
       listedFrom: faults.listLagMs > 0 ? Date.now() + faults.listLagMs : 0,
     };
     this.droplets.set(droplet.id, droplet);
@@ -207,6 +232,18 @@ export class DigitalOceanState {
     this.droplets.delete(id);
     for (const firewall of this.firewalls.values()) firewall.dropletIds = firewall.dropletIds.filter((d) => d !== id);
     this.run(id, () => this.options.hosts.destroy(id), undefined);
+  }
+
+  utilizationOf(id: number | undefined): Utilization {
+    return (id === undefined ? undefined : this.utilization.get(id)) ?? IDLE;
+  }
+
+  /** `destroy_with_associated_resources` (selective or dangerous): the sandbox's droplets have none but themselves. */
+  destroyWithAssociatedResources(id: number, asked: readonly string[]): void {
+    const droplet = this.getDroplet(id);
+    this.deleteDroplet(id);
+    const at = timestamp();
+    this.associatedDestroys.set(id, { droplet: { id: String(id), name: droplet.name, destroyedAt: at }, missing: [...asked], completedAt: at });
   }
 
   deleteDropletsByTag(tag: string): void {
@@ -309,6 +346,7 @@ export class DigitalOceanState {
       id: randomUUID(),
       name: input.name,
       createdAt: timestamp(),
+      appliedAt: Date.now() + FIREWALL_APPLY_MS,
       inboundRules: [],
       outboundRules: [],
       dropletIds: [],
@@ -323,6 +361,7 @@ export class DigitalOceanState {
   updateFirewall(id: string, input: FirewallInput): FirewallRecord {
     const firewall = this.getFirewall(id);
     this.assignFirewall(firewall, input);
+    firewall.appliedAt = Date.now() + FIREWALL_APPLY_MS;
     return firewall;
   }
 

@@ -7,6 +7,17 @@ function regionView(slug: string): RegionEntry | { slug: string; name: string; f
   return findRegion(slug) ?? { slug, name: slug, features: [], available: false, sizes: [] };
 }
 
+/** A stable private VPC address per droplet (10.110.0.0/20, as a region's default VPC). */
+function privateAddress(id: number): string {
+  const n = (id % 4000) + 2;
+  return `10.110.${Math.floor(n / 256)}.${n % 256}`;
+}
+
+/** A stable v6 address per droplet, from the documentation prefix (never routable). */
+function ipv6Address(id: number): string {
+  return `2001:db8:10::${(id % 65_536).toString(16)}`;
+}
+
 function loopbackGateway(ip: string): string {
   return ip.replace(/\.\d+$/, '.1');
 }
@@ -24,7 +35,7 @@ export function dropletView(d: DropletRecord): Record<string, unknown> {
     status: d.status,
     kernel: null,
     created_at: d.createdAt,
-    features: ['droplet_agent', 'private_networking'],
+    features: ['droplet_agent', 'private_networking', ...(d.ipv6 ? ['ipv6'] : []), ...(d.monitoring ? ['monitoring'] : [])],
     backup_ids: [],
     next_backup_window: null,
     snapshot_ids: [],
@@ -33,8 +44,14 @@ export function dropletView(d: DropletRecord): Record<string, unknown> {
     size,
     size_slug: d.size,
     networks: {
-      v4: d.ipv4 ? [{ ip_address: d.ipv4, netmask: '255.255.255.0', gateway: loopbackGateway(d.ipv4), type: 'public' }] : [],
-      v6: [],
+      v4: d.ipv4
+        ? [
+            { ip_address: d.ipv4, netmask: '255.255.255.0', gateway: loopbackGateway(d.ipv4), type: 'public' },
+            // Every droplet is in a VPC (its region's default one unless vpc_uuid named another).
+            { ip_address: privateAddress(d.id), netmask: '255.255.240.0', gateway: '10.110.0.1', type: 'private' },
+          ]
+        : [],
+      v6: d.ipv4 && d.ipv6 ? [{ ip_address: ipv6Address(d.id), netmask: 64, gateway: '2001:db8:10::1', type: 'public' }] : [],
     },
     region: regionView(d.region),
     tags: d.tags,
@@ -64,7 +81,7 @@ export function firewallView(f: FirewallRecord): Record<string, unknown> {
   return {
     id: f.id,
     name: f.name,
-    status: 'succeeded',
+    status: Date.now() < f.appliedAt ? 'waiting' : 'succeeded',
     created_at: f.createdAt,
     pending_changes: [],
     inbound_rules: f.inboundRules,

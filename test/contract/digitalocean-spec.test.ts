@@ -133,6 +133,105 @@ describe('requests the spec does not allow', () => {
   });
 });
 
+describe('the routes a user inspecting the sandbox calls, answered as the spec says', () => {
+  let sandbox: DigitalOceanSandbox;
+  before(async () => {
+    sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10 });
+  });
+  after(() => sandbox.close());
+
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${sandbox.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${sandbox.token}`, 'content-type': 'application/json', ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+  const active = async (id: number) =>
+    until(() => call('GET', `/v2/droplets/${id}`), (r) => (r.body['droplet'] as { status: string }).status === 'active');
+
+  it('reflects the create request: ipv6 and monitoring as features and addresses, a private VPC address', async () => {
+    const created = await call('POST', '/v2/droplets', { name: 'reflect-1', region: 'fra1', size: 's-1vcpu-1gb', image: 'docker-20-04', ipv6: true, monitoring: true });
+    const id = (created.body['droplet'] as { id: number }).id;
+    const droplet = (await active(id)).body['droplet'] as { features: string[]; networks: { v4: { type: string; ip_address: string }[]; v6: { type: string }[] } };
+    assert.deepEqual([...droplet.features].sort(), ['droplet_agent', 'ipv6', 'monitoring', 'private_networking']);
+    assert.deepEqual(droplet.networks.v4.map((n) => n.type), ['public', 'private']);
+    assert.match(droplet.networks.v4[1]?.ip_address ?? '', /^10\.110\./);
+    assert.deepEqual(droplet.networks.v6.map((n) => n.type), ['public']);
+    const plain = await call('POST', '/v2/droplets', { name: 'reflect-2', region: 'fra1', size: 's-1vcpu-1gb', image: 'docker-20-04' });
+    const other = (await active((plain.body['droplet'] as { id: number }).id)).body['droplet'] as { features: string[]; networks: { v6: unknown[] } };
+    assert.deepEqual([...other.features].sort(), ['droplet_agent', 'private_networking']);
+    assert.deepEqual(other.networks.v6, []);
+  });
+
+  it("lists images, a droplet's actions and firewalls; a new firewall is waiting, then succeeded", async () => {
+    const images = await call('GET', '/v2/images?type=application&per_page=50');
+    assert.ok((images.body['images'] as { slug: string }[]).some((i) => i.slug === 'docker-20-04'));
+    assert.ok(!(images.body['images'] as { slug: string }[]).some((i) => i.slug === 'ubuntu-24-04-x64'));
+    assert.deepEqual((await call('GET', '/v2/images?private=true')).body['images'], []);
+    const created = await call('POST', '/v2/droplets', { name: 'lists-1', region: 'fra1', size: 's-1vcpu-1gb', image: 'docker-20-04', tags: ['web'] });
+    const id = (created.body['droplet'] as { id: number }).id;
+    await active(id);
+    await call('POST', `/v2/droplets/${id}/actions`, { type: 'power_off' });
+    const actions = (await call('GET', `/v2/droplets/${id}/actions`)).body['actions'] as { type: string }[];
+    assert.deepEqual(actions.map((a) => a.type), ['power_off', 'create']);
+    const fw = await call('POST', '/v2/firewalls', { name: 'lists-fw', tags: ['web'], inbound_rules: [{ protocol: 'tcp', ports: '22', sources: { addresses: ['0.0.0.0/0'] } }] });
+    assert.equal((fw.body['firewall'] as { status: string }).status, 'waiting');
+    const onDroplet = (await call('GET', `/v2/droplets/${id}/firewalls`)).body['firewalls'] as { name: string }[];
+    assert.deepEqual(onDroplet.map((f) => f.name), ['lists-fw']);
+    const fwId = (fw.body['firewall'] as { id: string }).id;
+    await until(() => call('GET', `/v2/firewalls/${fwId}`), (r) => (r.body['firewall'] as { status: string }).status === 'succeeded');
+    assert.equal((await call('GET', '/v2/droplets/999/actions')).status, 404);
+  });
+
+  it('destroys with associated resources (selective; dangerous only with X-Dangerous: true) and reports the status', async () => {
+    const make = async (name: string) => (await call('POST', '/v2/droplets', { name, region: 'fra1', size: 's-1vcpu-1gb', image: 'docker-20-04' })).body['droplet'] as { id: number };
+    const a = await make('assoc-1');
+    const b = await make('assoc-2');
+    assert.deepEqual((await call('GET', `/v2/droplets/${a.id}/destroy_with_associated_resources`)).body, { reserved_ips: [], floating_ips: [], snapshots: [], volumes: [], volume_snapshots: [] });
+    assert.equal((await call('GET', `/v2/droplets/${a.id}/destroy_with_associated_resources/status`)).status, 404);
+    assert.equal((await call('DELETE', `/v2/droplets/${a.id}/destroy_with_associated_resources/selective`, { volumes: ['vol-1'] })).status, 202);
+    const status = (await call('GET', `/v2/droplets/${a.id}/destroy_with_associated_resources/status`)).body;
+    assert.equal((status['droplet'] as { name: string }).name, 'assoc-1');
+    assert.equal(status['failures'], 1);
+    assert.equal((await call('GET', `/v2/droplets/${a.id}`)).status, 404);
+    assert.equal((await call('DELETE', `/v2/droplets/${b.id}/destroy_with_associated_resources/dangerous`)).status, 412);
+    assert.equal((await call('GET', `/v2/droplets/${b.id}`)).status, 200, 'refused without the header: still there');
+    assert.equal((await call('DELETE', `/v2/droplets/${b.id}/destroy_with_associated_resources/dangerous`, undefined, { 'X-Dangerous': 'true' })).status, 202);
+    assert.equal((await call('GET', `/v2/droplets/${b.id}`)).status, 404);
+  });
+
+  it('serves monitoring metrics of a droplet created with monitoring, as a matrix a minute apart; none without the agent', async () => {
+    const mk = async (name: string, monitoring: boolean) =>
+      (await call('POST', '/v2/droplets', { name, region: 'fra1', size: 's-2vcpu-4gb', image: 'docker-20-04', monitoring })).body['droplet'] as { id: number };
+    const watched = await mk('metrics-1', true);
+    const blind = await mk('metrics-2', false);
+    sandbox.setUtilization(watched.id, { cpu: 0.5, memory: 0.75 });
+    const now = Math.floor(Date.now() / 1000);
+    const q = (id: number) => `host_id=${id}&start=${now}&end=${now + 600}`;
+    const total = (await call('GET', `/v2/monitoring/metrics/droplet/memory_total?${q(watched.id)}`)).body as { status: string; data: { result: { values: [number, string][] }[] } };
+    assert.equal(total.status, 'success');
+    assert.equal(total.data.result[0]?.values.length, 11);
+    assert.equal(Number(total.data.result[0]?.values[0]?.[1]), 4096 * 1024 * 1024);
+    const available = (await call('GET', `/v2/monitoring/metrics/droplet/memory_available?${q(watched.id)}`)).body as typeof total;
+    assert.equal(Number(available.data.result[0]?.values[0]?.[1]), 1024 * 1024 * 1024);
+    const cpu = (await call('GET', `/v2/monitoring/metrics/droplet/cpu?${q(watched.id)}`)).body as { data: { result: { metric: { mode: string } }[] } };
+    assert.ok(cpu.data.result.some((r) => r.metric.mode === 'idle'));
+    const bw = await call('GET', `/v2/monitoring/metrics/droplet/bandwidth?${q(watched.id)}&interface=public&direction=outbound`);
+    assert.equal(bw.status, 200);
+    assert.equal((await call('GET', `/v2/monitoring/metrics/droplet/bandwidth?${q(watched.id)}`)).status, 422, 'interface and direction are required');
+    const none = (await call('GET', `/v2/monitoring/metrics/droplet/cpu?${q(blind.id)}`)).body as typeof total;
+    assert.deepEqual(none.data.result, []);
+  });
+
+  after(() => {
+    assert.deepEqual(sandbox.inspect().validationErrors, []);
+    assert.deepEqual(sandbox.inspect().internalErrors, []);
+  });
+});
+
 describe('every adapter call', () => {
   let sandbox: DigitalOceanSandbox;
   let api: DigitalOceanApi;
