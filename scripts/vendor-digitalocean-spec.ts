@@ -8,6 +8,7 @@
 import { $RefParser } from '@apidevtools/json-schema-ref-parser';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 
 /** Every operation the controller or the sandbox uses, by path and method (the spec's operationId in comments). */
 export const KEPT_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
@@ -17,6 +18,7 @@ export const KEPT_OPERATIONS: Readonly<Record<string, readonly string[]>> = {
   '/v2/actions/{action_id}': ['get'], // actions_get
   '/v2/droplets': ['get', 'post', 'delete'], // droplets_list, droplets_create, droplets_destroy_byTag
   '/v2/droplets/{droplet_id}': ['get', 'delete'], // droplets_get, droplets_destroy
+  '/v2/droplets/actions': ['post'], // dropletActions_post_byTag
   '/v2/droplets/{droplet_id}/actions': ['get', 'post'], // dropletActions_list, dropletActions_post
   '/v2/droplets/{droplet_id}/actions/{action_id}': ['get'], // dropletActions_get
   '/v2/droplets/{droplet_id}/firewalls': ['get'], // droplets_list_firewalls
@@ -171,7 +173,72 @@ async function main(): Promise<void> {
   const commit = /`([0-9a-f]{40})`/.exec(source)?.[1] ?? 'unknown';
   const date = /commit date \| (\d{4}-\d{2}-\d{2})/.exec(source)?.[1] ?? 'unknown';
   writeFileSync(join(vendorDir, 'SOURCE.md'), sourceNote(commit, date, Object.keys(sortedSchemas).length));
+  const requests = clientRequests(spec, entry);
+  writeFileSync(join(vendorDir, 'client-requests.json'), `${JSON.stringify(requests, null, 1)}\n`);
+  process.stdout.write(`wrote ${requests.length} documented client requests\n`);
   process.stdout.write(`wrote ${Object.keys(paths).length} paths, ${Object.keys(sortedSchemas).length} schemas to ${vendorDir}\n`);
+}
+
+/** One documented request: the spec's own cURL sample of a kept operation, as the HTTP request it sends. */
+export interface ClientRequest {
+  readonly operationId: string;
+  /** The sample's comment line, when it has several (e.g. "Reboot a Droplet"). */
+  readonly title: string;
+  readonly method: string;
+  /** Path and query as in the sample, e.g. "/v2/droplets?page=1&per_page=1". */
+  readonly url: string;
+  /** Headers other than Authorization and Content-Type (e.g. X-Dangerous). */
+  readonly headers: Record<string, string>;
+  readonly body: Json | null;
+}
+
+/** Shell words of one command line (single and double quotes, no expansion: the samples need none). */
+function shellWords(line: string): string[] {
+  const words: string[] = [];
+  const re = /'([^']*)'|"((?:[^"\\]|\\.)*)"|(\S+)/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) words.push(m[1] ?? (m[2] === undefined ? (m[3] ?? '') : m[2].replace(/\\(.)/g, '$1')));
+  return words;
+}
+
+/** Every kept operation's cURL samples (x-codeSamples), parsed into requests. */
+function clientRequests(spec: JsonObject, entry: string): ClientRequest[] {
+  const out: ClientRequest[] = [];
+  const paths = spec['paths'] as JsonObject;
+  for (const [path, methods] of Object.entries(KEPT_OPERATIONS)) {
+    for (const method of methods) {
+      const ref = ((paths[path] as JsonObject)[method] as JsonObject)['$ref'];
+      if (typeof ref !== 'string') continue;
+      const file = join(dirname(entry), ref);
+      const operation = parseYaml(readFileSync(file, 'utf8')) as JsonObject;
+      for (const sample of (operation['x-codeSamples'] as Json[] | undefined) ?? []) {
+        const sampleRef = isObject(sample) ? sample['$ref'] : undefined;
+        if (typeof sampleRef !== 'string' || !sampleRef.includes('/curl/')) continue;
+        const source = String((parseYaml(readFileSync(join(dirname(file), sampleRef), 'utf8')) as JsonObject)['source'] ?? '');
+        let title = '';
+        for (const block of source.replace(/\\\n/g, ' ').split('\n')) {
+          const line = block.trim();
+          if (line.startsWith('#')) title = line.replace(/^#\s*/, '');
+          if (!line.startsWith('curl ')) continue;
+          const words = shellWords(line);
+          const headers: Record<string, string> = {};
+          let verb = 'GET';
+          let body: Json | null = null;
+          let url = '';
+          for (let i = 1; i < words.length; i++) {
+            const w = words[i] ?? '';
+            if (w === '-X' || w === '--request') verb = words[++i] ?? verb;
+            else if (w === '-H' || w === '--header') {
+              const [name = '', ...rest] = (words[++i] ?? '').split(':');
+              if (!/^(authorization|content-type)$/i.test(name.trim())) headers[name.trim()] = rest.join(':').trim();
+            } else if (w === '-d' || w === '--data' || w === '--data-raw') body = JSON.parse(words[++i] ?? 'null') as Json;
+            else if (w.startsWith('https://api.digitalocean.com')) url = w.slice('https://api.digitalocean.com'.length);
+          }
+          out.push({ operationId: String(operation['operationId']), title, method: verb.toUpperCase(), url, headers, body });
+        }
+      }
+    }
+  }
+  return out;
 }
 
 function sourceNote(commit: string, date: string, schemaCount: number): string {
@@ -188,6 +255,9 @@ function sourceNote(commit: string, date: string, schemaCount: number): string {
 - The stand-in reads it as OpenAPI 3.0 (\`nullable\`, \`discriminator\`). Like the real API it ignores unknown
   body fields and query parameters and takes \`null\` as not given; it reports what it ignored
   (\`inspect().ignoredRequestParts\`), which our own client's tests expect to be empty.
+- \`client-requests.json\`: the spec's own cURL samples (x-codeSamples) of the kept operations, each parsed into
+  the request it sends (method, path and query, headers other than the token, body), as DigitalOcean documents
+  them for every client; \`test/contract/digitalocean-client-requests.test.ts\` replays them against the stand-in.
 - Licence: Apache-2.0, see \`LICENSE\` (a copy of the upstream one).
 - Used by the DigitalOcean stand-in (\`sandbox/digitalocean/\`) to validate every request and response, and by
   \`test/contract/digitalocean-spec.test.ts\`.

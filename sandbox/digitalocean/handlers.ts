@@ -36,6 +36,7 @@ interface DropletCreateBody {
   tags?: string[] | null;
   user_data?: string;
   vpc_uuid?: string;
+  backups?: boolean;
   ipv6?: boolean;
   monitoring?: boolean;
 }
@@ -143,6 +144,7 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
           userData: b.user_data,
           vpcUuid: b.vpc_uuid,
           ipv6: b.ipv6,
+          backups: b.backups,
           monitoring: b.monitoring,
         },
         { bootFails: ctx.bootFails(), listLagMs: ctx.listLagMs() },
@@ -166,9 +168,14 @@ export const HANDLERS: Readonly<Record<string, Handler>> = {
   },
 
   dropletActions_post: (state, ctx) => {
-    const b = body<{ type: string; size?: string; image?: string | number }>(ctx);
-    const action = state.dropletAction(numberParam(ctx, 'droplet_id'), b.type, { size: b.size, image: b.image });
+    const b = body<{ type: string; size?: string; image?: string | number; name?: string }>(ctx);
+    const action = state.dropletAction(numberParam(ctx, 'droplet_id'), b.type, { size: b.size, image: b.image, name: b.name });
     return { status: 201, body: { action: actionView(action) } };
+  },
+  dropletActions_post_byTag: (state, ctx) => {
+    const b = body<{ type: string; name?: string }>(ctx);
+    const actions = state.dropletActionByTag(String(ctx.query['tag_name']), b.type, { name: b.name });
+    return { status: 201, body: { actions: actions.map(actionView) } };
   },
   dropletActions_list: (state, ctx) => {
     const id = numberParam(ctx, 'droplet_id');

@@ -11,7 +11,7 @@ export type ActionStatus = 'in-progress' | 'completed' | 'errored';
 
 export interface DropletRecord {
   readonly id: number;
-  readonly name: string;
+  name: string;
   readonly region: string;
   size: string;
   image: ImageEntry;
@@ -23,8 +23,12 @@ export interface DropletRecord {
   readonly userData: string | undefined;
   readonly sshPublicKeys: readonly string[];
   readonly vpcUuid: string;
-  /** Asked for at create: a v6 address and the `ipv6` feature. */
-  readonly ipv6: boolean;
+  /** Asked for at create or by `enable_ipv6`: a v6 address and the `ipv6` feature. */
+  ipv6: boolean;
+  /** Weekly backups (`backups: true` at create, `enable_backups`): the `backups` feature and a backup window. */
+  backups: boolean;
+  /** Ids of snapshots taken with the `snapshot` action. */
+  readonly snapshotIds: number[];
   /** Asked for at create: the metrics agent (the `monitoring` feature), without which there are no metrics. */
   readonly monitoring: boolean;
   /** Epoch ms from which lists show it (a `droplet_list_lag` fault); 0 for at once. */
@@ -78,6 +82,7 @@ export interface CreateDropletInput {
   readonly userData?: string | undefined;
   readonly vpcUuid?: string | undefined;
   readonly ipv6?: boolean | undefined;
+  readonly backups?: boolean | undefined;
   readonly monitoring?: boolean | undefined;
 }
 
@@ -117,7 +122,26 @@ const POWER_ACTIONS: Readonly<Record<string, { readonly call: 'powerOn' | 'power
   reboot: { call: 'reboot', ends: 'active' },
   power_cycle: { call: 'powerCycle', ends: 'active' },
 };
-export const SUPPORTED_DROPLET_ACTIONS = [...Object.keys(POWER_ACTIONS), 'resize', 'rebuild'] as const;
+/** Actions that change only what the API shows (no host call), and how. */
+const RECORD_ACTIONS: Readonly<Record<string, (droplet: DropletRecord, params: DropletActionParams, snapshotId: () => number) => void>> = {
+  enable_backups: (d) => void (d.backups = true),
+  disable_backups: (d) => void (d.backups = false),
+  enable_ipv6: (d) => void (d.ipv6 = true),
+  // Every droplet is in a VPC already; the action still runs, as it does on DigitalOcean.
+  enable_private_networking: () => undefined,
+  password_reset: () => undefined,
+  change_kernel: () => undefined,
+  rename: (d, params) => void (d.name = params.name ?? d.name),
+  snapshot: (d, _params, snapshotId) => void d.snapshotIds.push(snapshotId()),
+};
+
+export interface DropletActionParams {
+  readonly size?: string | undefined;
+  readonly image?: string | number | undefined;
+  readonly name?: string | undefined;
+}
+
+export const SUPPORTED_DROPLET_ACTIONS = [...Object.keys(POWER_ACTIONS), 'resize', 'rebuild', 'restore', ...Object.keys(RECORD_ACTIONS)] as const;
 
 /**
  * The account's resources and their life cycles. Host-driver calls for one droplet run one after another (a delete
@@ -137,6 +161,7 @@ export class DigitalOceanState {
   private nextDropletId = 500_000_001;
   private nextActionId = 2_000_000_001;
   private nextKeyId = 41_000_001;
+  private nextSnapshotId = 180_000_001;
   private readonly chains = new Map<number, Promise<void>>();
   private readonly running = new Set<Promise<void>>();
   private readonly timers = new Set<{ timer: NodeJS.Timeout; resolve: () => void }>();
@@ -178,6 +203,8 @@ export class DigitalOceanState {
       sshPublicKeys,
       vpcUuid: input.vpcUuid ?? randomUUID(),
       ipv6: input.ipv6 ?? false,
+      backups: input.backups ?? false,
+      snapshotIds: [],
       monitoring: input.monitoring ?? false,
       listedFrom: faults.listLagMs > 0 ? Date.now() + faults.listLagMs : 0,
     };
@@ -250,7 +277,7 @@ export class DigitalOceanState {
     for (const droplet of this.matchDroplets(tag, undefined)) this.deleteDroplet(droplet.id);
   }
 
-  dropletAction(id: number, type: string, params: { size?: string | undefined; image?: string | number | undefined }): ActionRecord {
+  dropletAction(id: number, type: string, params: DropletActionParams): ActionRecord {
     const droplet = this.getDroplet(id);
     if (droplet.locked || droplet.status === 'new') throw unprocessable('Droplet already has a pending event.');
     const power = POWER_ACTIONS[type];
@@ -278,7 +305,20 @@ export class DigitalOceanState {
         droplet.status = 'active';
       });
     }
+    if (type === 'restore') {
+      // Only a backup of this droplet can be restored; the sandbox's droplets have none.
+      throw unprocessable(`You specified an invalid backup for this droplet: ${params.image ?? '(none)'}.`);
+    }
+    const record = RECORD_ACTIONS[type];
+    if (record) {
+      return this.act(droplet, type, async () => undefined, () => record(droplet, params, () => this.nextSnapshotId++));
+    }
     throw unprocessable(`The sandbox does not support droplet action "${type}" (supported: ${SUPPORTED_DROPLET_ACTIONS.join(', ')}).`);
+  }
+
+  /** `POST /v2/droplets/actions?tag_name=`: the action on every droplet with the tag, each with its own action. */
+  dropletActionByTag(tag: string, type: string, params: DropletActionParams): ActionRecord[] {
+    return this.matchDroplets(tag, undefined).map((d) => this.dropletAction(d.id, type, params));
   }
 
   getAction(id: number): ActionRecord {
@@ -333,7 +373,8 @@ export class DigitalOceanState {
   tagDroplets(tag: string, resources: readonly { resource_id?: string | undefined; resource_type?: string | undefined }[]): void {
     this.getTag(tag);
     const droplets = resources.map((r) => {
-      if (r.resource_type !== 'droplet') throw unprocessable(`The sandbox tags droplets only, not ${r.resource_type ?? '(no type)'}.`);
+      // The sandbox holds droplets only: any other resource (image, volume, database…) does not exist here.
+      if (r.resource_type !== 'droplet') throw notFound();
       return this.getDroplet(Number(r.resource_id));
     });
     for (const droplet of droplets) if (!droplet.tags.includes(tag)) droplet.tags.push(tag);

@@ -18,6 +18,15 @@ function ipv6Address(id: number): string {
   return `2001:db8:10::${(id % 65_536).toString(16)}`;
 }
 
+/** The next weekly backup window: the coming Sunday, 00:00–04:00 UTC. */
+function backupWindow(): { start: string; end: string } {
+  const start = new Date();
+  start.setUTCHours(0, 0, 0, 0);
+  start.setUTCDate(start.getUTCDate() + ((7 - start.getUTCDay()) % 7 || 7));
+  const end = new Date(start.getTime() + 4 * 3600_000);
+  return { start: start.toISOString().replace(/\.\d{3}Z$/, 'Z'), end: end.toISOString().replace(/\.\d{3}Z$/, 'Z') };
+}
+
 function loopbackGateway(ip: string): string {
   return ip.replace(/\.\d+$/, '.1');
 }
@@ -35,10 +44,10 @@ export function dropletView(d: DropletRecord): Record<string, unknown> {
     status: d.status,
     kernel: null,
     created_at: d.createdAt,
-    features: ['droplet_agent', 'private_networking', ...(d.ipv6 ? ['ipv6'] : []), ...(d.monitoring ? ['monitoring'] : [])],
+    features: ['droplet_agent', 'private_networking', ...(d.ipv6 ? ['ipv6'] : []), ...(d.monitoring ? ['monitoring'] : []), ...(d.backups ? ['backups'] : [])],
     backup_ids: [],
-    next_backup_window: null,
-    snapshot_ids: [],
+    next_backup_window: d.backups ? backupWindow() : null,
+    snapshot_ids: [...d.snapshotIds],
     image: d.image,
     volume_ids: [],
     size,
