@@ -1,6 +1,7 @@
 import type { CommandIo, CommandRequest } from './command-socket';
 import { ComposeError, loadComposeProject, type ComposeProject, type ComposeService } from './compose';
 import { imageId, normaliseImage, type Container, type ContainerConfig, type DockerDaemon } from './docker-daemon';
+import { stringify as stringifyYaml } from 'yaml';
 import { hasFlag, lastValue, parseFlags, renderGoTemplate, type ParsedFlags } from './flags';
 
 const NEVER = '0001-01-01T00:00:00Z';
@@ -58,7 +59,7 @@ export function inspectContainer(c: Container): Record<string, unknown> {
     StartedAt: c.startedAt?.toISOString() ?? NEVER,
     FinishedAt: c.finishedAt?.toISOString() ?? NEVER,
   };
-  if (c.config.healthcheck) state['Health'] = { Status: c.health ?? 'starting', FailingStreak: c.failingStreak, Log: [] };
+  if (c.config.healthcheck) state['Health'] = { Status: c.health ?? 'starting', FailingStreak: c.failingStreak, Log: c.healthLog };
   return {
     Id: c.id,
     Created: c.createdAt.toISOString(),
@@ -78,6 +79,16 @@ export function inspectContainer(c: Container): Record<string, unknown> {
     Mounts: [],
     NetworkSettings: { Networks: {} },
   };
+}
+
+/** The compose plugin the sandbox reports: v2.32.4, released the same month as its Docker 27.5.1 (January 2025). */
+const COMPOSE_VERSION = '2.32.4';
+
+/** Docker's tabwriter layout: a header row and rows, each column padded to its widest cell plus three spaces. */
+function columns(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => `${cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd((widths[i] ?? 0) + 3))).join('')}\n`;
+  return [header, ...rows].map(line).join('');
 }
 
 function psRow(c: Container): Record<string, unknown> {
@@ -263,8 +274,13 @@ export async function runDockerCli(daemon: DockerDaemon, request: CommandRequest
       else if (format === 'json') io.out(rows.map((c) => `${JSON.stringify(psRow(c))}\n`).join(''));
       else if (format) io.out(rows.map((c) => `${renderGoTemplate(format, psRow(c))}\n`).join(''));
       else {
-        io.out('CONTAINER ID   IMAGE   STATUS   NAMES\n');
-        io.out(rows.map((c) => `${c.id.slice(0, 12)}   ${c.config.image}   ${statusText(c)}   ${c.config.name}\n`).join(''));
+        const table = rows.map((c) => psRow(c));
+        io.out(
+          columns(
+            ['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'],
+            table.map((r) => [r['ID'], r['Image'], r['Command'], r['RunningFor'], r['Status'], r['Ports'], r['Names']].map(String)),
+          ),
+        );
       }
       return 0;
     }
@@ -321,10 +337,26 @@ export async function runDockerCli(daemon: DockerDaemon, request: CommandRequest
       return pullImage(daemon, flags.positional[0] ?? '', io, hasFlag(flags, '-q', '--quiet'));
     }
     case 'images': {
-      for (const [ref, image] of daemon.images) {
+      const format = lastValue(parseFlags(rest, ['--format', '--filter', '-f']), '--format');
+      const rows = [...daemon.images].map(([ref, image]) => {
         const at = ref.lastIndexOf(':');
-        io.out(`${JSON.stringify({ Repository: ref.slice(0, at), Tag: ref.slice(at + 1), ID: image.id.slice(7, 19), Size: `${imageSizeMb(ref)}MB` })}\n`);
-      }
+        return {
+          Containers: 'N/A',
+          CreatedAt: image.pulledAt.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' +0000 UTC'),
+          CreatedSince: `${humanDuration(Date.now() - image.pulledAt.getTime())} ago`,
+          Digest: '<none>',
+          ID: image.id.slice(7, 19),
+          Repository: ref.slice(0, at),
+          SharedSize: 'N/A',
+          Size: `${imageSizeMb(ref)}MB`,
+          Tag: ref.slice(at + 1),
+          UniqueSize: 'N/A',
+          VirtualSize: `${imageSizeMb(ref)}MB`,
+        };
+      });
+      if (format === 'json') io.out(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      else if (format) io.out(rows.map((r) => `${renderGoTemplate(format, r)}\n`).join(''));
+      else io.out(columns(['REPOSITORY', 'TAG', 'IMAGE ID', 'CREATED', 'SIZE'], rows.map((r) => [r.Repository, r.Tag, r.ID, r.CreatedSince, r.Size])));
       return 0;
     }
     case 'container':
@@ -406,6 +438,15 @@ async function runCompose(daemon: DockerDaemon, argv: readonly string[], request
     true,
   );
   const [sub, ...rest] = global.positional;
+  if (sub === 'version') {
+    // The compose plugin Docker 27.5.1's packages ship with; needs no project.
+    const flags = parseFlags(rest, ['--format', '-f']);
+    const format = lastValue(flags, '--format', '-f');
+    if (hasFlag(flags, '--short')) io.out(`${COMPOSE_VERSION}\n`);
+    else if (format === 'json') io.out(`${JSON.stringify({ version: `v${COMPOSE_VERSION}` })}\n`);
+    else io.out(`Docker Compose version v${COMPOSE_VERSION}\n`);
+    return 0;
+  }
   let project: ComposeProject;
   try {
     project = loadComposeProject({
@@ -526,9 +567,27 @@ async function runCompose(daemon: DockerDaemon, argv: readonly string[], request
         }
         return 0;
       }
-      case 'config':
-        io.out(`${JSON.stringify(project, null, 2)}\n`);
+      case 'config': {
+        // As compose prints it: the resolved model, services as a map by name, YAML unless --format json.
+        const model = {
+          name: project.name,
+          services: Object.fromEntries(
+            project.services.map((svc) => [
+              svc.name,
+              {
+                ...svc.recorded,
+                ...(svc.dependsOn.length > 0 ? { depends_on: Object.fromEntries(svc.dependsOn.map((d) => [d, { condition: 'service_started', required: true }])) } : {}),
+                environment: svc.environment,
+                image: svc.image,
+                restart: svc.restart,
+              },
+            ]),
+          ),
+        };
+        const format = lastValue(parseFlags(rest, ['--format']), '--format');
+        io.out(format === 'json' ? `${JSON.stringify(model, null, 4)}\n` : stringifyYaml(model, { sortMapEntries: true }));
         return 0;
+      }
     }
   } catch (err) {
     if (err instanceof ComposeError) {

@@ -38,6 +38,8 @@ export interface Container {
   finishedAt: Date | undefined;
   health: HealthStatus | undefined;
   failingStreak: number;
+  /** The last health probes, oldest first (Docker keeps five): what `docker inspect` shows as State.Health.Log. */
+  healthLog: { Start: string; End: string; ExitCode: number; Output: string }[];
   /** Stopped by a user (docker stop / compose stop): `unless-stopped` leaves it down across daemon restarts. */
   manuallyStopped: boolean;
   stopping: boolean;
@@ -200,6 +202,7 @@ export class DockerDaemon {
       finishedAt: undefined,
       health: undefined,
       failingStreak: 0,
+      healthLog: [],
       manuallyStopped: false,
       stopping: false,
       backoffMs: this.options.restartBackoffMs,
@@ -360,6 +363,7 @@ export class DockerDaemon {
     for (const c of this.containers.values()) {
       if (c.state !== 'running' || !c.config.healthcheck) continue;
       let ok = true;
+      const start = new Date();
       if (isSupervisorImage(c.config.image)) {
         ok = await fetch(`http://${this.options.ip}:${c.config.env['TRIGGER_WORKLOAD_API_PORT_INTERNAL'] ?? '8020'}/health`, {
           signal: AbortSignal.timeout(1000),
@@ -369,6 +373,10 @@ export class DockerDaemon {
         );
       }
       if (c.state !== 'running') continue;
+      c.healthLog = [
+        ...c.healthLog.slice(-4),
+        { Start: start.toISOString(), End: new Date().toISOString(), ExitCode: ok ? 0 : 1, Output: ok ? 'ok\n' : 'health check failed: the workload API did not answer\n' },
+      ];
       if (ok) {
         c.health = 'healthy';
         c.failingStreak = 0;

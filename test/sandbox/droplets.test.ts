@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { parse as parseYaml } from 'yaml';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -191,6 +192,24 @@ describe('sandbox droplets', () => {
         const [c] = JSON.parse(inspect.stdout);
         return c.State.Health.Status === 'healthy' ? c : undefined;
       });
+      // The tools answer as the real ones do: health probes in the Log, the plain tables' columns, compose's
+      // resolved model as YAML with services by name, and its version.
+      const healthLog = JSON.parse((await sh(conn, 'docker inspect trigger-supervisor-1')).stdout)[0].State.Health.Log as { ExitCode: number; Output: string }[];
+      assert.ok(healthLog.length >= 1 && healthLog.length <= 5 && healthLog.at(-1)?.ExitCode === 0, JSON.stringify(healthLog));
+      const table = (await sh(conn, 'docker ps')).stdout.split('\n');
+      assert.match(table[0] ?? '', /^CONTAINER ID {3}IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/);
+      assert.ok(table.some((l) => /^[0-9a-f]{12} {3}ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.12 +"docker-entrypoint\.s…" +.+ ago +Up .+trigger-supervisor-1$/.test(l)), table.join('\n'));
+      const images = (await sh(conn, 'docker images')).stdout;
+      assert.match(images, /^REPOSITORY +TAG +IMAGE ID +CREATED +SIZE\n/);
+      assert.match(images, /\nghcr\.io\/triggerdotdev\/supervisor +v4\.5\.12 +[0-9a-f]{12} +.+ ago +[\d.]+MB\n/);
+      const imageRows = (await sh(conn, 'docker images --format json')).stdout.trim().split('\n').map((l) => JSON.parse(l) as { Repository: string; Tag: string });
+      assert.ok(imageRows.some((r) => r.Repository === 'ghcr.io/triggerdotdev/supervisor' && r.Tag === 'v4.5.12'));
+      const config = parseYaml((await sh(conn, `${COMPOSE_CMD} config`)).stdout) as { name: string; services: Record<string, { image: string; environment: Record<string, string> }> };
+      assert.equal(config.services['supervisor']?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
+      assert.equal(config.services['supervisor']?.environment['TRIGGER_WORKER_INSTANCE_NAME'], 'tops-test-105');
+      assert.equal((await sh(conn, 'docker compose version')).stdout, 'Docker Compose version v2.32.4\n');
+      assert.equal((await sh(conn, 'docker compose version --short')).stdout, '2.32.4\n');
+
       const ps = await sh(conn, `${COMPOSE_CMD} ps -a --format json`);
       const rows = ps.stdout.trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(rows.map((r) => [r.Name, r.State]).sort(), [['trigger-docker-proxy-1', 'running'], ['trigger-supervisor-1', 'running']]);
