@@ -24,9 +24,14 @@ it('the README lists exactly the DigitalOcean token scopes of the operations tri
   const spec = JSON.parse(readFileSync(join(root, 'vendor', 'digitalocean', 'openapi.json'), 'utf8')) as {
     paths: Record<string, Record<string, { operationId?: string; security?: Record<string, string[]>[] }>>;
   };
+  // Served by the stand-in for people inspecting the sandbox with other clients; trigger-ops never calls them.
+  const standInOnly = /^(images_list|dropletActions_list|dropletActions_post_byTag|droplets_list_firewalls|droplets_list_associatedResources|droplets_destroy_withAssociatedResources\w+|droplets_get_DestroyAssociatedResourcesStatus|monitoring_get_\w+)$/;
   const scopes = new Set<string>();
   for (const item of Object.values(spec.paths)) {
-    for (const op of Object.values(item)) for (const sec of op.security ?? []) for (const list of Object.values(sec)) list.forEach((s) => scopes.add(s));
+    for (const op of Object.values(item)) {
+      if (standInOnly.test(op.operationId ?? '')) continue;
+      for (const sec of op.security ?? []) for (const list of Object.values(sec)) list.forEach((s) => scopes.add(s));
+    }
   }
   assert.deepEqual(documented, [...scopes].sort());
 });
