@@ -52,6 +52,9 @@ export interface ChaosReport {
   readonly orphans: number;
   readonly duplicates: number;
   readonly secret_hits: number;
+  /** How many secret values the scan looked for, and in how many places (histories, logs, user data, files). */
+  readonly secrets_checked: number;
+  readonly places_scanned: number;
   readonly seed: number;
   readonly minutes: number;
   readonly scenarios: readonly RunOutcome[];
@@ -263,7 +266,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     // The secret scan: every history (decoded), every log, all user data, every file of the data directory but the store.
     const secrets = secretValues(world);
     const places: string[] = [];
+    let scanned = 0;
     const scan = (where: string, text: string) => {
+      scanned++;
       for (const secret of secrets) if (secret.length >= 8 && text.includes(secret)) places.push(where);
     };
     for await (const wf of world.temporal.client.workflow.list({ query: `TaskQueue = '${world.temporal.taskQueue}'` })) {
@@ -282,6 +287,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       orphans: count((o) => o.orphans.length),
       duplicates: count((o) => o.duplicates.length),
       secret_hits: places.length,
+      secrets_checked: secrets.length,
+      places_scanned: scanned,
       seed: options.seed,
       minutes: Math.round(((Date.now() - (deadline - options.minutes * 60_000)) / 60_000) * 10) / 10,
       scenarios: outcomes,
@@ -320,8 +327,8 @@ async function main(): Promise<void> {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
-    const table = new Table({ style: { head: [], border: [] }, head: ['runs', 'converged', 'kills', 'orphans', 'duplicates', 'secret hits', 'seed', 'minutes'] });
-    table.push([report.runs, report.converged, report.kills, report.orphans, report.duplicates, report.secret_hits, report.seed, report.minutes]);
+    const table = new Table({ style: { head: [], border: [] }, head: ['runs', 'converged', 'kills', 'orphans', 'duplicates', 'secret hits', 'secrets × places', 'seed', 'minutes'] });
+    table.push([report.runs, report.converged, report.kills, report.orphans, report.duplicates, report.secret_hits, `${report.secrets_checked} × ${report.places_scanned}`, report.seed, report.minutes]);
     process.stdout.write(`${table.toString()}\n`);
     for (const place of report.secret_places) process.stdout.write(`secret found in ${place}\n`);
   }

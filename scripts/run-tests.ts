@@ -1,6 +1,7 @@
 // Runs the test suite: one shared Temporal dev server for the whole run and two `node --test` runs started together,
-// the main one over test/**/*.test.ts and one over test/realistic (real-world sandbox timings: minutes per test, so
-// they get their own process, slot and timeout instead of holding up the rest), and a clean stop of everything.
+// the main one over test/**/*.test.ts and a long one over test/realistic (real-world sandbox timings) and test/chaos
+// (the quick chaos run): minutes per test, so they get their own process, slot and timeout instead of holding up the
+// rest. Then a clean stop of everything.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -13,11 +14,12 @@ import { freePort } from '../test/helpers/ports';
  * one test of the run), so it is sized for the longest file on a loaded machine (deploy.test.ts: ~200 s unloaded).
  */
 const MAIN = { name: 'main', concurrency: 2, testTimeoutMs: 420_000 } as const;
-/** Real-world durations (a deploy alone takes minutes), mostly spent waiting: two files at a time, 13 minutes per test. */
-const REALISTIC = { name: 'realistic', concurrency: 2, testTimeoutMs: 13 * 60_000 } as const;
+/** Real-world durations (a deploy alone takes minutes) and chaos, mostly spent waiting: two files at a time, 13 minutes per test. */
+const LONG = { name: 'long', concurrency: 2, testTimeoutMs: 13 * 60_000 } as const;
 /** The whole run, both slots: a hang fails fast and says so instead of holding CI until its own limit. */
 const WATCHDOG_MS = 14.5 * 60_000;
-const REALISTIC_DIR = join('test', 'realistic') + sep;
+const LONG_DIRS = [join('test', 'realistic') + sep, join('test', 'chaos') + sep];
+const isLong = (file: string) => LONG_DIRS.some((dir) => file.startsWith(dir));
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir)
@@ -134,19 +136,19 @@ async function main(): Promise<number> {
     process.stderr.write(`no test files match ${filters.join(' ')}\n`);
     return 1;
   }
-  const realisticFiles = files.filter((f) => f.startsWith(REALISTIC_DIR));
-  const mainFiles = files.filter((f) => !f.startsWith(REALISTIC_DIR));
+  const longFiles = files.filter(isLong);
+  const mainFiles = files.filter((f) => !isLong(f));
   const server = await startDevServer({
     cliPath: findOrInstallTemporal({ configuredPath: process.env['TEMPORAL_CLI_PATH'] }),
     port: await freePort(),
   });
   process.stdout.write(`Temporal dev server for tests at ${server.address}\n`);
   const env = { ...process.env, TEMPORAL_TEST_ADDRESS: server.address };
-  const both = mainFiles.length > 0 && realisticFiles.length > 0;
+  const both = mainFiles.length > 0 && longFiles.length > 0;
   try {
     const runs = [
       ...(mainFiles.length > 0 ? [startRun(MAIN, mainFiles, root, env, '')] : []),
-      ...(realisticFiles.length > 0 ? [startRun(REALISTIC, realisticFiles, root, env, both ? '[realistic] ' : '')] : []),
+      ...(longFiles.length > 0 ? [startRun(LONG, longFiles, root, env, both ? '[long] ' : '')] : []),
     ];
     const killAll = (why: string) => {
       process.stderr.write(`\n${why}: stopping the test processes\n`);
