@@ -130,8 +130,8 @@ function checkName(name: string): TimingName {
   return name as TimingName;
 }
 
-/** mulberry32: small, fast and good enough to jitter durations reproducibly. */
-function seededRandom(seed: number): () => number {
+/** mulberry32: small, fast and good enough to jitter durations (and pick chaos moments) reproducibly. */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import Table from 'cli-table3';
+import { seededRandom } from '../sandbox/timings';
 import { resourceNames, workflowIds } from '../src/shared/ids';
 import type { InstallationStatus } from '../src/shared/lifecycle';
 import { deploy } from '../src/workflows';
@@ -60,18 +61,6 @@ export interface ChaosReport {
   readonly scenarios: readonly RunOutcome[];
   /** Where a secret showed (never the secret itself). */
   readonly secret_places: readonly string[];
-}
-
-/** A small deterministic generator (mulberry32), so a seed replays the same kill moments. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 class Fleet {
@@ -163,7 +152,7 @@ const idle = (s: InstallationStatus) => s.current === null && s.queue.length ===
 
 /** Runs the chaos suite on a world of its own and returns the figures. */
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
-  const rand = random(options.seed);
+  const rand = seededRandom(options.seed);
   const deadline = Date.now() + options.minutes * 60_000;
   // An ambiguous create (its answer lost after the client's 15 s) is waited out for 20 s before creating again.
   const world = await startWorld({ codecKey: TEST_CODEC_KEY, env: { TRIGGER_OPS_CREATE_SETTLE_SECONDS: '20' } });
