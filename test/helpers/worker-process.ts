@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { workflowIds } from '../../src/shared/ids';
+import type { InstallationStatus } from '../../src/shared/lifecycle';
 import { deploy } from '../../src/workflows';
 import { cliWorkerEnv, startWorld, type World } from './installation';
 import { status } from './lifecycle';
@@ -10,8 +11,15 @@ import { spawnCli, type Spawned } from './processes';
 import { TEST_CODEC_KEY } from './temporal';
 import { waitFor } from './wait';
 
+/** The upgrade records of `status` that went (or were asked to go) to `version`. */
+export function upgradesTo(s: InstallationStatus, version: string) {
+  return s.recent.filter((r) => r.kind === 'upgrade' && r.details?.['to'] === version);
+}
+
 export interface WorkerProcessWorld {
   readonly world: World;
+  /** The version the installation's first droplet's supervisor reported to the webapp. */
+  runningVersion(): string | undefined;
   /** Starts a `trigger-ops worker` process and waits until it polls. */
   startWorker(): Promise<Spawned>;
   /** The running worker process, if any. */
@@ -38,6 +46,7 @@ export async function startWorkerProcessWorld(installationId: string): Promise<W
     get worker() {
       return worker;
     },
+    runningVersion: () => world.sandbox.webapp.workerInstances().find((i) => i.name === `tops-${installationId}-g1`)?.workerVersion,
     async startWorker() {
       const w = spawnCli(['worker'], env);
       processes.push(w);

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { InstallationStatus } from '../../src/shared/lifecycle';
 import { status } from '../helpers/lifecycle';
 import { waitFor } from '../helpers/wait';
-import { startWorkerProcessWorld, type WorkerProcessWorld } from '../helpers/worker-process';
+import { startWorkerProcessWorld, upgradesTo, type WorkerProcessWorld } from '../helpers/worker-process';
 
 const ID = 'waited';
-
-const upgradesTo = (s: InstallationStatus, version: string) => s.recent.filter((r) => r.kind === 'upgrade' && r.details?.['to'] === version);
 
 /**
  * The other two ends of an upgrade sent around a dead worker (see request-worker-down.test.ts): accepted, then the
@@ -17,7 +14,6 @@ const upgradesTo = (s: InstallationStatus, version: string) => s.recent.filter((
  */
 describe('an upgrade whose worker dies after accepting it ends once; one no worker accepted in time never runs', () => {
   let w: WorkerProcessWorld;
-  const runningVersion = () => w.world.sandbox.webapp.workerInstances().find((i) => i.name === `tops-${ID}-g1`)?.workerVersion;
 
   before(async () => {
     w = await startWorkerProcessWorld(ID);
@@ -36,7 +32,7 @@ describe('an upgrade whose worker dies after accepting it ends once; one no work
     assert.equal((JSON.parse(run.stdout()) as { outcome: string }).outcome, 'upgraded', run.stdout());
     const s = await status(w.world, ID);
     assert.deepEqual(upgradesTo(s, 'v4.5.13').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
-    assert.equal(runningVersion(), '4.5.13');
+    assert.equal(w.runningVersion(), '4.5.13');
   });
 
   it('no worker within --accept-timeout: "nothing was done", and a worker that starts later does not do it either', async () => {
@@ -51,6 +47,6 @@ describe('an upgrade whose worker dies after accepting it ends once; one no work
     const s = await status(w.world, ID);
     assert.deepEqual(upgradesTo(s, 'v4.5.10'), [], JSON.stringify(s.recent));
     assert.equal(s.current, null);
-    assert.equal(runningVersion(), '4.5.13');
+    assert.equal(w.runningVersion(), '4.5.13');
   });
 });

@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import type { InstallationStatus } from '../../src/shared/lifecycle';
 import { status } from '../helpers/lifecycle';
 import { waitFor } from '../helpers/wait';
-import { startWorkerProcessWorld, type WorkerProcessWorld } from '../helpers/worker-process';
+import { startWorkerProcessWorld, upgradesTo, type WorkerProcessWorld } from '../helpers/worker-process';
 
 const ID = 'asked';
-
-const upgradesTo = (s: InstallationStatus, version: string) => s.recent.filter((r) => r.kind === 'upgrade' && r.details?.['to'] === version);
 
 /**
  * An update (here the CLI's `upgrade`) is lost on its way when no worker takes it: none runs, or the one that took
@@ -18,7 +15,6 @@ const upgradesTo = (s: InstallationStatus, version: string) => s.recent.filter((
  */
 describe('an upgrade sent while no worker takes it waits for one and runs once', () => {
   let w: WorkerProcessWorld;
-  const runningVersion = () => w.world.sandbox.webapp.workerInstances().find((i) => i.name === `tops-${ID}-g1`)?.workerVersion;
 
   before(async () => {
     w = await startWorkerProcessWorld(ID);
@@ -36,7 +32,7 @@ describe('an upgrade sent while no worker takes it waits for one and runs once',
     assert.equal((JSON.parse(run.stdout()) as { outcome: string }).outcome, 'upgraded', run.stdout());
     const s = await status(w.world, ID);
     assert.deepEqual(upgradesTo(s, 'v4.5.13').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
-    assert.equal(runningVersion(), '4.5.13');
+    assert.equal(w.runningVersion(), '4.5.13');
   });
 
   it('the worker that took the upgrade dies before accepting it: it is sent again and runs once on the next worker', async () => {
@@ -51,6 +47,6 @@ describe('an upgrade sent while no worker takes it waits for one and runs once',
     assert.equal((JSON.parse(run.stdout()) as { outcome: string }).outcome, 'upgraded', run.stdout());
     const s = await status(w.world, ID);
     assert.deepEqual(upgradesTo(s, 'v4.5.11').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
-    assert.equal(runningVersion(), '4.5.11');
+    assert.equal(w.runningVersion(), '4.5.11');
   });
 });
