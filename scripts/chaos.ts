@@ -1,6 +1,6 @@
 // The chaos suite: kills the worker (SIGKILL) at random moments of deploy, upgrade, migrate, heal repair and
-// teardown, loses DigitalOcean's answer to a create, swaps a droplet's host key and sends operations at once, then
-// checks that every installation converged (its desired state is what runs, or a torn-down one left nothing), that
+// teardown, restarts the Temporal server mid-migrate, loses DigitalOcean's answer to a create, swaps a droplet's host
+// key and sends operations at once, then checks that every installation converged (its desired state is what runs, or a torn-down one left nothing), that
 // nothing is orphaned or duplicated, and that no secret shows in a decoded history, a log, user data or a file.
 //
 //   npm run chaos -- [--quick] [--rounds N] [--seed S] [--minutes M] [--json]
@@ -50,6 +50,8 @@ export interface ChaosReport {
   readonly runs: number;
   readonly converged: number;
   readonly kills: number;
+  /** Temporal server restarts mid-operation. */
+  readonly server_restarts: number;
   readonly orphans: number;
   readonly duplicates: number;
   readonly secret_hits: number;
@@ -59,6 +61,8 @@ export interface ChaosReport {
   readonly seed: number;
   readonly minutes: number;
   readonly scenarios: readonly RunOutcome[];
+  /** What the CLI said where it lost its wait (not failures: the installation's own record is what counts). */
+  readonly cli_notes: readonly string[];
   /** Where a secret showed (never the secret itself). */
   readonly secret_places: readonly string[];
 }
@@ -155,12 +159,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const rand = seededRandom(options.seed);
   const deadline = Date.now() + options.minutes * 60_000;
   // An ambiguous create (its answer lost after the client's 15 s) is waited out for 20 s before creating again.
-  const world = await startWorld({ codecKey: TEST_CODEC_KEY, env: { TRIGGER_OPS_CREATE_SETTLE_SECONDS: '20' } });
   const dir = mkdtempSync(join(tmpdir(), 'trigger-ops-chaos-'));
+  // A server of its own, its state in a file, so that it can be restarted mid-operation.
+  const world = await startWorld({ codecKey: TEST_CODEC_KEY, env: { TRIGGER_OPS_CREATE_SETTLE_SECONDS: '20' }, temporalDbFilename: join(dir, 'temporal.db') });
   const env = { ...(await cliWorkerEnv(world, TEST_CODEC_KEY, dir)), TRIGGER_OPS_CREATE_SETTLE_SECONDS: '20' };
   const fleet = new Fleet(env);
   const outcomes: RunOutcome[] = [];
   const seenUserData: string[] = [];
+  const cliNotes: string[] = [];
+  let restarts = 0;
   try {
     await fleet.start();
     for (let round = 1; round <= options.rounds && Date.now() < deadline; round++) {
@@ -214,8 +221,30 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       await scenario(`upgrade to ${target}`, 4_000, async () => cliDone(cli(['upgrade', target, '--json']), 'upgrade'), alive);
 
       // 3. Blue-green migrate, killed anywhere.
-      const size = round % 2 === 0 ? 's-2vcpu-4gb' : 's-4vcpu-8gb';
-      await scenario(`migrate to ${size}`, 8_000, async () => cliDone(cli(['migrate', '--size', size, '--json']), 'migrate'), alive);
+      await scenario('migrate to s-4vcpu-8gb', 8_000, async () => cliDone(cli(['migrate', '--size', 's-4vcpu-8gb', '--json']), 'migrate'), alive);
+
+      // 3b. Another migrate, with the Temporal server restarted in the middle of it (its state kept on disk). The CLI
+      // may lose its wait for the result; the installation must still end moved or rolled back, and say which.
+      await scenario('Temporal server restart during migrate', 0, async () => {
+        const run = cli(['migrate', '--size', 's-2vcpu-2gb', '--json']);
+        await sleep(Math.floor(rand() * 8_000));
+        await world.temporal.restartServer?.();
+        restarts++;
+        return async () => {
+          const code = await run.exited;
+          if (code !== 0) cliNotes.push(`migrate CLI exited ${String(code)} across the restart`);
+        };
+      }, async () => {
+        const s = await waitForStatus(world, id, 'the installation to be idle', idle, 180_000);
+        const record = s.recent.find((r) => r.kind === 'migrate' && /s-2vcpu-2gb/.test(r.message));
+        const result = checkAlive(world, id, s);
+        const truthful = record?.outcome === 'succeeded' ? s.desired?.size === 's-2vcpu-2gb' : s.desired?.size !== 's-2vcpu-2gb';
+        return {
+          ...result,
+          ok: result.ok && truthful,
+          note: `${record ? `recorded ${record.outcome}` : 'no record'}, size ${s.desired?.size ?? '?'}${truthful ? '' : ' (the record does not say what happened)'}; ${result.note}`,
+        };
+      });
 
       // 4. A heal that must repair (Docker stopped on the droplet), killed anywhere.
       await scenario('heal repair', 4_000, async () => {
@@ -273,6 +302,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       runs: outcomes.length,
       converged: outcomes.filter((o) => o.converged).length,
       kills: fleet.kills,
+      server_restarts: restarts,
       orphans: count((o) => o.orphans.length),
       duplicates: count((o) => o.duplicates.length),
       secret_hits: places.length,
@@ -281,6 +311,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       seed: options.seed,
       minutes: Math.round(((Date.now() - (deadline - options.minutes * 60_000)) / 60_000) * 10) / 10,
       scenarios: outcomes,
+      cli_notes: cliNotes,
       secret_places: [...new Set(places)],
     };
   } finally {
@@ -316,8 +347,8 @@ async function main(): Promise<void> {
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(report)}\n`);
   } else {
-    const table = new Table({ style: { head: [], border: [] }, head: ['runs', 'converged', 'kills', 'orphans', 'duplicates', 'secret hits', 'secrets × places', 'seed', 'minutes'] });
-    table.push([report.runs, report.converged, report.kills, report.orphans, report.duplicates, report.secret_hits, `${report.secrets_checked} × ${report.places_scanned}`, report.seed, report.minutes]);
+    const table = new Table({ style: { head: [], border: [] }, head: ['runs', 'converged', 'kills', 'server restarts', 'orphans', 'duplicates', 'secret hits', 'secrets × places', 'seed', 'minutes'] });
+    table.push([report.runs, report.converged, report.kills, report.server_restarts, report.orphans, report.duplicates, report.secret_hits, `${report.secrets_checked} × ${report.places_scanned}`, report.seed, report.minutes]);
     process.stdout.write(`${table.toString()}\n`);
     for (const place of report.secret_places) process.stdout.write(`secret found in ${place}\n`);
   }

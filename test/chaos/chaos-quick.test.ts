@@ -12,8 +12,9 @@ describe('chaos, quick', () => {
     const report = await runChaos({ rounds: 1, seed, minutes: 10 });
     const failed = report.scenarios.filter((s) => !s.converged || s.orphans.length > 0 || s.duplicates.length > 0);
     assert.deepEqual(failed, [], `seed ${seed}`);
-    assert.equal(report.runs, 7, `seed ${seed}: ${JSON.stringify(report.scenarios.map((s) => s.scenario))}`);
+    assert.equal(report.runs, 8, `seed ${seed}: ${JSON.stringify(report.scenarios.map((s) => s.scenario))}`);
     assert.ok(report.kills >= 5, `seed ${seed}: only ${report.kills} kills`);
+    assert.equal(report.server_restarts, 1);
     assert.deepEqual(report.secret_places, [], `seed ${seed}`);
     assert.ok(report.secrets_checked >= 5 && report.places_scanned >= 10, `the scan looked for ${report.secrets_checked} secrets in ${report.places_scanned} places`);
     assert.ok(chaosPassed(report));

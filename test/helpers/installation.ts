@@ -27,10 +27,11 @@ export interface RunningWorker {
 
 /** The sandbox, a real Temporal server and workers wired exactly like production, through config only. */
 export async function startWorld(
-  options: { sandbox?: SandboxOptions; env?: Record<string, string>; codecKey?: Buffer; temporalArgs?: string[]; taskQueue?: string } = {},
+  options: { sandbox?: SandboxOptions; env?: Record<string, string>; codecKey?: Buffer; temporalArgs?: string[]; taskQueue?: string; temporalDbFilename?: string } = {},
 ): Promise<World> {
   const temporal = await startTestTemporal({
     ...(options.codecKey ? { codecKey: options.codecKey } : {}),
+    ...(options.temporalDbFilename ? { dbFilename: options.temporalDbFilename } : {}),
     ...(options.temporalArgs ? { extraArgs: options.temporalArgs } : {}),
     ...(options.taskQueue ? { taskQueue: options.taskQueue } : {}),
   });

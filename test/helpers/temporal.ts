@@ -26,6 +26,11 @@ export interface TestTemporal {
   readonly connection: NativeConnection;
   readonly codec: EncryptionCodec;
   readonly taskQueue: string;
+  /**
+   * Stops the server and starts it again on the same port and database file (only with `dbFilename`): clients and
+   * workers see it go away and come back, as with a restarted Temporal service.
+   */
+  restartServer?(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -33,16 +38,22 @@ export interface TestTemporal {
  * A real Temporal dev server for one test file: the shared one started by scripts/run-tests (TEMPORAL_TEST_ADDRESS),
  * or one of its own when a file is run alone or needs special dynamic config.
  */
-export async function startTestTemporal(options: { extraArgs?: string[]; codecKey?: Buffer; taskQueue?: string } = {}): Promise<TestTemporal> {
+export async function startTestTemporal(
+  options: { extraArgs?: string[]; codecKey?: Buffer; taskQueue?: string; dbFilename?: string } = {},
+): Promise<TestTemporal> {
   quietRuntime();
   let server: DevServer | undefined;
-  let address = options.extraArgs ? undefined : process.env['TEMPORAL_TEST_ADDRESS'];
-  if (!address) {
-    server = await startDevServer({
+  let address = options.extraArgs || options.dbFilename ? undefined : process.env['TEMPORAL_TEST_ADDRESS'];
+  const port = await freePort();
+  const start = () =>
+    startDevServer({
       cliPath: findOrInstallTemporal({ configuredPath: process.env['TEMPORAL_CLI_PATH'] }),
-      port: await freePort(),
+      port,
+      dbFilename: options.dbFilename,
       extraArgs: options.extraArgs ?? [],
     });
+  if (!address) {
+    server = await start();
     address = server.address;
   }
   const codec = new EncryptionCodec(options.codecKey ?? randomBytes(32));
@@ -56,6 +67,14 @@ export async function startTestTemporal(options: { extraArgs?: string[]; codecKe
     connection,
     codec,
     taskQueue: options.taskQueue ?? `test-${randomBytes(4).toString('hex')}`,
+    ...(options.dbFilename
+      ? {
+          async restartServer() {
+            await server?.stop();
+            server = await start();
+          },
+        }
+      : {}),
     async close() {
       await clientConnection.close();
       await connection.close();
