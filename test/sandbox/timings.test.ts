@@ -40,6 +40,8 @@ describe('sandbox timings, forced at run time', () => {
     return { id: droplet.id, ip };
   };
 
+  let fastCreateMs = Number.POSITIVE_INFINITY;
+
   before(async () => {
     sandbox = await startSandbox({ fast: true });
     api = createDigitalOceanApi({ token: sandbox.env['DIGITALOCEAN_TOKEN']!, apiUrl: sandbox.env['DIGITALOCEAN_API_URL']! });
@@ -54,7 +56,7 @@ describe('sandbox timings, forced at run time', () => {
     assert.equal(sandbox.timings.profile, 'fast');
     assert.equal(sandbox.env['TRIGGER_OPS_POLL_INTERVAL_MS'], '250');
     const { value, ms } = await timed(() => createDroplet('tim-fast'));
-    assert.ok(ms < 1_500, `create took ${ms} ms`);
+    fastCreateMs = ms;
     dropletId = value.id;
     connection = await connectDroplet({ host: value.ip, port: Number(sandbox.env['DROPLET_SSH_PORT']), username: 'root', privateKey: controller.privateKey, pinnedHostKey: hostKey.publicKey, timeoutMs: 5000 });
   });
@@ -62,9 +64,11 @@ describe('sandbox timings, forced at run time', () => {
   it('a forced droplet create takes that long, once', async () => {
     sandbox.timings.force('dropletCreate', 2_000, { times: 1 });
     const slow = await timed(() => createDroplet('tim-slow'));
-    assert.ok(slow.ms >= 2_000 && slow.ms < 4_000, `forced create took ${slow.ms} ms`);
+    assert.ok(slow.ms >= 2_000, `forced create took ${slow.ms} ms`);
     const next = await timed(() => createDroplet('tim-next'));
-    assert.ok(next.ms < 1_500, `the next create took ${next.ms} ms`);
+    // Relative, not absolute: on a loaded machine every create is slower, but only the forced one by 2 s more.
+    assert.ok(next.ms < slow.ms - 1_000, `the next create took ${next.ms} ms, the forced one ${slow.ms} ms`);
+    assert.ok(fastCreateMs < slow.ms - 1_000, `the first create took ${fastCreateMs} ms, the forced one ${slow.ms} ms`);
   });
 
   it('a forced pull takes that long for a missing image; a present image is pulled at once', async () => {
@@ -72,10 +76,10 @@ describe('sandbox timings, forced at run time', () => {
     const first = await timed(() => connection.run(`docker pull ${SUPERVISOR}:v4.5.13`));
     assert.equal(first.value.code, 0, first.value.stderr);
     assert.match(first.value.stdout, /Downloaded newer image/);
-    assert.ok(first.ms >= 2_000 && first.ms < 5_000, `forced pull took ${first.ms} ms`);
+    assert.ok(first.ms >= 2_000, `forced pull took ${first.ms} ms`);
     const again = await timed(() => connection.run(`docker pull ${SUPERVISOR}:v4.5.13`));
     assert.match(again.value.stdout, /Image is up to date/);
-    assert.ok(again.ms < 2_000, `pulling a present image took ${again.ms} ms`);
+    assert.ok(again.ms < first.ms - 1_000, `pulling a present image took ${again.ms} ms, the forced pull ${first.ms} ms`);
   });
 
   it('a forced connect delay holds "Connected to platform" back that long after the container started', async () => {
@@ -106,7 +110,8 @@ describe('sandbox timings, forced at run time', () => {
     assert.ok(startedAt, 'a supervisor container');
     const inspect = JSON.parse((await connection.run(`docker inspect ${startedAt.name}`)).stdout) as { State: { StartedAt: string } }[];
     const gap = instance.connectedAt.getTime() - Date.parse(inspect[0]?.State.StartedAt ?? '');
-    assert.ok(gap >= 2_500 && gap < 5_000, `connected ${gap} ms after the container started`);
+    // Lower bound exact; the upper one only says "that delay, not forever" (a loaded machine adds seconds).
+    assert.ok(gap >= 2_500 && gap < 12_500, `connected ${gap} ms after the container started`);
   });
 
   it('a forced droplet action takes that long', async () => {
@@ -115,7 +120,7 @@ describe('sandbox timings, forced at run time', () => {
       const a = await api.dropletAction(dropletId, { type: 'power_cycle' });
       return waitFor('the power cycle', async () => ((await api.getAction(a.id)).status === 'completed' ? true : undefined), 10_000, 100);
     });
-    assert.ok(action.ms >= 1_500 && action.ms < 4_000, `forced power cycle took ${action.ms} ms`);
+    assert.ok(action.ms >= 1_500 && action.ms < 11_500, `forced power cycle took ${action.ms} ms`);
   });
 
   it('realistic timings hand out a real-world poll interval', async () => {
