@@ -20,10 +20,11 @@ import type { InstallationStatus } from '../src/shared/lifecycle';
 import { deploy } from '../src/workflows';
 import { cliWorkerEnv, startWorld, type World } from '../test/helpers/installation';
 import { status, waitForStatus } from '../test/helpers/lifecycle';
-import { spawnCli, type Spawned } from '../test/helpers/processes';
+import type { Spawned } from '../test/helpers/processes';
 import { decodedHistory, secretValues } from '../test/helpers/secrets';
 import { TEST_CODEC_KEY } from '../test/helpers/temporal';
 import { waitFor } from '../test/helpers/wait';
+import { WorkerProcesses } from '../test/helpers/worker-process';
 
 export interface ChaosOptions {
   readonly rounds: number;
@@ -65,44 +66,6 @@ export interface ChaosReport {
   readonly cli_notes: readonly string[];
   /** Where a secret showed (never the secret itself). */
   readonly secret_places: readonly string[];
-}
-
-class Fleet {
-  private worker: Spawned | undefined;
-  readonly logs: Spawned[] = [];
-  kills = 0;
-
-  constructor(private readonly env: Record<string, string>) {}
-
-  async start(): Promise<void> {
-    const w = spawnCli(['worker'], this.env);
-    this.logs.push(w);
-    await waitFor('the worker to poll', () => (/worker polling/.test(w.output()) ? true : undefined), 60_000, 100);
-    this.worker = w;
-  }
-
-  /** SIGKILL, then a fresh worker: what a crashed container and its restart look like. */
-  async killAndRestart(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
-    if (w) {
-      w.child.kill('SIGKILL');
-      await w.exited;
-      this.kills++;
-    }
-    await this.start();
-  }
-
-  cli(args: readonly string[]): Spawned {
-    const run = spawnCli(args, this.env);
-    this.logs.push(run);
-    return run;
-  }
-
-  async close(): Promise<void> {
-    for (const p of this.logs) p.child.kill('SIGKILL');
-    await Promise.all(this.logs.map((p) => p.exited));
-  }
 }
 
 /** What DigitalOcean holds for an installation, by its tag and names. */
@@ -163,7 +126,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   // A server of its own, its state in a file, so that it can be restarted mid-operation.
   const world = await startWorld({ codecKey: TEST_CODEC_KEY, env: { TRIGGER_OPS_CREATE_SETTLE_SECONDS: '20' }, temporalDbFilename: join(dir, 'temporal.db') });
   const env = { ...(await cliWorkerEnv(world, TEST_CODEC_KEY, dir)), TRIGGER_OPS_CREATE_SETTLE_SECONDS: '20' };
-  const fleet = new Fleet(env);
+  const fleet = new WorkerProcesses(env);
   const outcomes: RunOutcome[] = [];
   const seenUserData: string[] = [];
   const cliNotes: string[] = [];
@@ -182,7 +145,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           const settle = await act();
           if (killWithinMs > 0) {
             await sleep(Math.floor(rand() * killWithinMs));
-            await fleet.killAndRestart();
+            // SIGKILL, then a fresh worker: what a crashed container and its restart look like.
+            await fleet.kill();
+            await fleet.start();
           }
           await settle();
           for (const d of world.sandbox.digitalocean.inspect().droplets) if (d.userData) seenUserData.push(d.userData);
@@ -307,7 +272,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for await (const wf of world.temporal.client.workflow.list({ query: `TaskQueue = '${world.temporal.taskQueue}'` })) {
       scan(`history ${wf.workflowId}`, await decodedHistory(world.temporal.client, world.temporal.codec, wf.workflowId).catch(() => ''));
     }
-    fleet.logs.forEach((p, i) => scan(`log of process ${i + 1}`, p.output()));
+    fleet.spawned.forEach((p, i) => scan(`log of process ${i + 1}`, p.output()));
     seenUserData.forEach((u, i) => scan(`user data ${i + 1}`, u));
     const walk = (path: string): string[] => (statSync(path).isDirectory() ? readdirSync(path).flatMap((n) => walk(join(path, n))) : [path]);
     for (const file of walk(world.dataDir)) if (!file.endsWith('secrets.json')) scan(`file ${file.slice(world.dataDir.length)}`, readFileSync(file, 'utf8'));

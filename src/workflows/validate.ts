@@ -4,11 +4,16 @@ import { ErrorType } from '../shared/errors';
 import { check } from '../shared/validation';
 import { QueryRefusal } from '../temporal/failure-converter';
 
+/** Parses an input or a message; a bad one is refused with InvalidInput ("Invalid <what>: …", naming each field). */
+export function parseOrRefuse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const checked = check(schema, value);
+  if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${checked.problems}`, ErrorType.InvalidInput);
+  return checked.data;
+}
+
 /** Parses a workflow input; a bad one fails the execution at once, naming each field and what it accepts. */
 export function parseInput<S extends z.ZodType>(schema: S, input: unknown, workflowType: string): z.output<S> {
-  const checked = check(schema, input);
-  if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${workflowType} input: ${checked.problems}`, ErrorType.InvalidInput);
-  return checked.data;
+  return parseOrRefuse(schema, input, `${workflowType} input`);
 }
 
 const noArgumentsSchema = z.object({}).strict();

@@ -32,43 +32,71 @@ export interface WorkerProcessWorld {
 }
 
 /**
+ * Real `trigger-ops worker` processes of one environment, one running at a time: started (and waited for until it
+ * polls), SIGKILLed, and every process spawned (workers and CLI runs) kept, for their output and for clean-up.
+ */
+export class WorkerProcesses {
+  private current: Spawned | undefined;
+  readonly spawned: Spawned[] = [];
+  /** Workers SIGKILLed so far. */
+  kills = 0;
+
+  constructor(private readonly env: Record<string, string>) {}
+
+  get worker(): Spawned | undefined {
+    return this.current;
+  }
+
+  async start(): Promise<Spawned> {
+    const w = spawnCli(['worker'], this.env);
+    this.spawned.push(w);
+    await waitFor('the worker to poll', () => (/worker polling/.test(w.output()) ? true : undefined), 60_000, 100);
+    this.current = w;
+    return w;
+  }
+
+  /** SIGKILLs the running worker, if any. */
+  async kill(): Promise<void> {
+    const w = this.current;
+    this.current = undefined;
+    if (!w) return;
+    w.child.kill('SIGKILL');
+    assert.equal(await w.exited, 'SIGKILL');
+    this.kills++;
+  }
+
+  /** Runs `trigger-ops <args>` as a user would. */
+  cli(args: readonly string[]): Spawned {
+    const run = spawnCli(args, this.env);
+    this.spawned.push(run);
+    return run;
+  }
+
+  async close(): Promise<void> {
+    for (const p of this.spawned) p.child.kill('SIGKILL');
+    await Promise.all(this.spawned.map((p) => p.exited));
+  }
+}
+
+/**
  * A world whose worker is a real `trigger-ops worker` process (stopped and killed with signals by the tests) and an
  * installation deployed on it, its heal schedule paused.
  */
 export async function startWorkerProcessWorld(installationId: string): Promise<WorkerProcessWorld> {
   const world = await startWorld({ codecKey: TEST_CODEC_KEY });
   const dir = mkdtempSync(join(tmpdir(), 'trigger-ops-worker-'));
-  const env = await cliWorkerEnv(world, TEST_CODEC_KEY, dir);
-  const processes: Spawned[] = [];
-  let worker: Spawned | undefined;
+  const processes = new WorkerProcesses(await cliWorkerEnv(world, TEST_CODEC_KEY, dir));
   const fixture: WorkerProcessWorld = {
     world,
     get worker() {
-      return worker;
+      return processes.worker;
     },
     runningVersion: () => world.sandbox.webapp.workerInstances().find((i) => i.name === `tops-${installationId}-g1`)?.workerVersion,
-    async startWorker() {
-      const w = spawnCli(['worker'], env);
-      processes.push(w);
-      await waitFor('the worker to poll', () => (/worker polling/.test(w.output()) ? true : undefined), 60_000, 100);
-      worker = w;
-      return w;
-    },
-    async killWorker() {
-      const w = worker;
-      worker = undefined;
-      if (!w) return;
-      w.child.kill('SIGKILL');
-      assert.equal(await w.exited, 'SIGKILL');
-    },
-    cli(args) {
-      const run = spawnCli([...args, '-i', installationId], env);
-      processes.push(run);
-      return run;
-    },
+    startWorker: () => processes.start(),
+    killWorker: () => processes.kill(),
+    cli: (args) => processes.cli([...args, '-i', installationId]),
     async close() {
-      for (const p of processes) p.child.kill('SIGKILL');
-      await Promise.all(processes.map((p) => p.exited));
+      await processes.close();
       await world.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -30,18 +30,13 @@ import {
   type QueuedOperation,
 } from '../../shared/lifecycle';
 import { check } from '../../shared/validation';
-import { refusalOfArguments, withoutArguments } from '../validate';
+import { parseOrRefuse, refusalOfArguments, withoutArguments } from '../validate';
 import { enqueue, outcomeOf, refuse } from './queue';
 import type { Installation, Outcome } from './state';
 
 /** Registers every handler: the query, and each signal and update parsed once as it arrives. */
 export function receive(inst: Installation): void {
   const { state } = inst;
-  const parse = <S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> => {
-    const checked = check(schema, value);
-    if (!checked.ok) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${checked.problems}`, ErrorType.InvalidInput);
-    return checked.data;
-  };
   const refuseWhenRetiring = () => {
     if (state.retiring) throw ApplicationFailure.nonRetryable(`${SUPERSEDED_BY_TEARDOWN}: installation "${inst.id}" is being torn down`, ErrorType.Retiring);
   };
@@ -59,7 +54,7 @@ export function receive(inst: Installation): void {
   /** An update's validator: a malformed, late or retiring one is refused before it is accepted. */
   const validating = <S extends z.ZodType>(schema: S, what: string) => ({
     validator: (request: unknown) => {
-      parse(schema, request, what);
+      parseOrRefuse(schema, request, what);
       refuseWhenLate();
       refuseWhenRetiring();
     },
@@ -68,7 +63,7 @@ export function receive(inst: Installation): void {
   const onUpdate = <S extends z.ZodType, R>(schema: S, what: string, request: (input: z.output<S>) => OperationRequest, answer: (outcome: Outcome, input: z.output<S>) => R) =>
     [
       async (raw: unknown): Promise<R> => {
-        const input = parse(schema, raw, what);
+        const input = parseOrRefuse(schema, raw, what);
         return answer(await outcomeOf(inst, enqueue(inst, request(input))), input);
       },
       validating(schema, what),
@@ -130,7 +125,7 @@ export function receive(inst: Installation): void {
   setHandler(
     beginDeployUpdate,
     async (request) => {
-      const { deployWorkflowId } = parse(deployTurnRequestSchema, request, 'beginDeploy input');
+      const { deployWorkflowId } = parseOrRefuse(deployTurnRequestSchema, request, 'beginDeploy input');
       const op = enqueue(inst, { kind: 'deploy', deployWorkflowId });
       await condition(() => inst.current?.id === op.id || state.retiring);
       // Its turn may have come just as the teardown did: then it holds the installation, and the teardown waits.
@@ -139,16 +134,14 @@ export function receive(inst: Installation): void {
     },
     validating(deployTurnRequestSchema, 'beginDeploy input'),
   );
-  setHandler(retireSignal, (...args: unknown[]) => {
-    const refusal = refusalOfArguments(args, 'retire signal');
+  /** A signal that takes no argument: one sent with arguments is recorded as refused and changes nothing. */
+  const withoutArgs = (what: string, act: () => void) => (...args: unknown[]) => {
+    const refusal = refusalOfArguments(args, what);
     if (refusal) return refuse(inst, 'retire', refusal);
-    state.retiring = true;
-  });
-  setHandler(tornDownSignal, (...args: unknown[]) => {
-    const refusal = refusalOfArguments(args, 'tornDown signal');
-    if (refusal) return refuse(inst, 'retire', refusal);
-    inst.tornDown = state.retiring;
-  });
+    act();
+  };
+  setHandler(retireSignal, withoutArgs('retire signal', () => void (state.retiring = true)));
+  setHandler(tornDownSignal, withoutArgs('tornDown signal', () => void (inst.tornDown = state.retiring)));
   setHandler(healSignal, onSignal('heal', healRequestSchema, 'heal input', ({ source }) => void enqueue(inst, { kind: 'heal', source })));
   setHandler(
     upgradeSupervisorSignal,
