@@ -56,8 +56,13 @@ export function underRoot(root: string, path: string): string {
   return full;
 }
 
+/** A user's home as the droplet sees it. */
+export function homeInside(user: string): string {
+  return user === 'root' ? '/root' : `/home/${user}`;
+}
+
 export function homeOf(root: string, user: string): string {
-  return underRoot(root, user === 'root' ? '/root' : `/home/${user}`);
+  return underRoot(root, homeInside(user));
 }
 
 /** Public keys cloud-init installs per user: top-level keys (and the provider's) go to root, the default user. */

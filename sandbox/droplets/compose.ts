@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { underRoot } from './cloud-init';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { parse } from 'yaml';
 
@@ -122,6 +123,8 @@ function restartOf(value: unknown, service: string): RestartPolicy {
 }
 
 export interface LoadComposeOptions {
+  /** The host directory that is the droplet's `/`; every path below is the droplet's and is read under it. */
+  readonly root: string;
   readonly cwd: string;
   readonly projectDirectory: string | undefined;
   readonly files: readonly string[];
@@ -136,19 +139,20 @@ export function loadComposeProject(options: LoadComposeOptions): ComposeProject 
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(options.cwd, p));
   const files = options.files.length > 0 ? options.files.map(abs) : [resolve(projectDir, 'compose.yaml')];
   const envFiles = options.envFiles.length > 0 ? options.envFiles.map(abs) : [resolve(projectDir, '.env')];
+  const onDisk = (p: string) => underRoot(options.root, p);
   let vars: Record<string, string> = {};
   for (const envFile of envFiles) {
-    if (existsSync(envFile)) vars = { ...vars, ...parseEnvFile(readFileSync(envFile, 'utf8')) };
+    if (existsSync(onDisk(envFile))) vars = { ...vars, ...parseEnvFile(readFileSync(onDisk(envFile), 'utf8')) };
     else if (options.envFiles.length > 0) throw new ComposeError(`couldn't find env file: ${envFile}`);
   }
   vars = { ...vars, ...options.shellEnv };
   const merged: Record<string, unknown> = {};
   const services: Record<string, Record<string, unknown>> = {};
   for (const file of files) {
-    if (!existsSync(file)) throw new ComposeError(`open ${file}: no such file or directory`);
+    if (!existsSync(onDisk(file))) throw new ComposeError(`open ${file}: no such file or directory`);
     let doc: unknown;
     try {
-      doc = parse(readFileSync(file, 'utf8'), { merge: true });
+      doc = parse(readFileSync(onDisk(file), 'utf8'), { merge: true });
     } catch (err) {
       throw new ComposeError(`yaml: ${err instanceof Error ? err.message : String(err)}`);
     }

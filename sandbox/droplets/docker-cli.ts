@@ -235,7 +235,8 @@ function prune(daemon: DockerDaemon, what: 'container' | 'image', io: CommandIo)
 }
 
 /** Handles one `docker …` invocation of a droplet's docker stand-in (the subset in docs/droplet-contract.md). */
-export async function runDockerCli(daemon: DockerDaemon, request: CommandRequest, io: CommandIo): Promise<number> {
+/** A `docker` invocation from inside a droplet whose disk is the host directory `root` (paths are the droplet's). */
+export async function runDockerCli(daemon: DockerDaemon, request: CommandRequest, io: CommandIo, root: string): Promise<number> {
   const global = parseFlags(request.argv, ['-H', '--host', '--context', '-c', '--config', '-l', '--log-level'], true);
   const [command, ...rest] = global.positional;
   switch (command) {
@@ -370,11 +371,11 @@ export async function runDockerCli(daemon: DockerDaemon, request: CommandRequest
         }
         return prune(daemon, command, io);
       }
-      if (command === 'container' && sub === 'inspect') return runDockerCli(daemon, { ...request, argv: ['inspect', ...args] }, io);
+      if (command === 'container' && sub === 'inspect') return runDockerCli(daemon, { ...request, argv: ['inspect', ...args] }, io, root);
       break;
     }
     case 'compose':
-      return runCompose(daemon, rest, request, io);
+      return runCompose(daemon, rest, request, io, root);
   }
   io.err(`docker: '${request.argv.join(' ')}' is not part of the sandbox droplet contract (docs/droplet-contract.md)\n`);
   return 1;
@@ -431,7 +432,7 @@ async function pullServices(
   return undefined;
 }
 
-async function runCompose(daemon: DockerDaemon, argv: readonly string[], request: CommandRequest, io: CommandIo): Promise<number> {
+async function runCompose(daemon: DockerDaemon, argv: readonly string[], request: CommandRequest, io: CommandIo, root: string): Promise<number> {
   const global = parseFlags(
     argv,
     ['--project-directory', '-f', '--file', '--env-file', '-p', '--project-name', '--ansi', '--progress', '--profile'],
@@ -450,6 +451,7 @@ async function runCompose(daemon: DockerDaemon, argv: readonly string[], request
   let project: ComposeProject;
   try {
     project = loadComposeProject({
+      root,
       cwd: request.cwd,
       projectDirectory: lastValue(global, '--project-directory'),
       files: [...(global.values.get('-f') ?? []), ...(global.values.get('--file') ?? [])],

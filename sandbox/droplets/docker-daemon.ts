@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { get } from 'node:http';
 import { SANDBOX_SUPERVISOR_IMAGE } from '../contracts';
 import { Sleeps } from '../timings';
-import { serveCommands, type CommandIo, type CommandRequest, type CommandSocket } from './command-socket';
+import type { CommandIo, CommandRequest } from './command-socket';
 import type { RestartPolicy } from './compose';
 
 export type ContainerState = 'created' | 'running' | 'restarting' | 'exited';
@@ -55,8 +55,11 @@ export interface StartProcessOptions {
 }
 
 export interface DockerDaemonOptions {
-  readonly ip: string;
-  readonly socketPath: string;
+  /**
+   * The unix socket a container's workload API listens on (the compose file publishes no port, so nothing outside
+   * the droplet reaches it; the daemon's health probe does, as the container's own healthcheck would).
+   */
+  readonly workloadSocketPath: (containerId: string) => string;
   /** Image references the sandbox registry serves (normalised, with tag). */
   readonly registry: ReadonlySet<string>;
   /** workerVersion of a supervisor image reference (`…:v4.5.12` → `4.5.12`). */
@@ -104,13 +107,13 @@ const SIGNALS: Readonly<Record<string, number>> = { SIGHUP: 1, SIGINT: 2, SIGKIL
 
 /**
  * A droplet's Docker daemon, living in the sandbox process: containers (with restart policies, backoff and
- * health), pulled images and logs. The `docker` stand-in reaches it over `$ROOT/var/run/docker.sock`; when the
- * daemon is stopped the socket is gone and the CLI says so, like the real one.
+ * health), pulled images and logs. The droplet's `docker` reaches it through the droplet's command socket; while the
+ * daemon is stopped the CLI cannot connect and says so, like the real one.
  */
 export class DockerDaemon {
   readonly containers = new Map<string, Container>();
   readonly images = new Map<string, { readonly id: string; readonly pulledAt: Date }>();
-  private socket: CommandSocket | undefined;
+  private started = false;
   private healthTimer: NodeJS.Timeout | undefined;
   /** Pulls under way, by image: a second pull of the same image waits for the first, as dockerd does. */
   private readonly pulls = new Map<string, Promise<PullResult>>();
@@ -121,17 +124,21 @@ export class DockerDaemon {
   constructor(private readonly options: DockerDaemonOptions) {}
 
   get running(): boolean {
-    return this.socket !== undefined;
+    return this.started;
   }
 
-  get ip(): string {
-    return this.options.ip;
+  /** A `docker …` invocation from inside the droplet. */
+  handle(request: CommandRequest, io: CommandIo): Promise<number> {
+    if (!this.started) {
+      io.err('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n');
+      return Promise.resolve(1);
+    }
+    return this.options.cli(this, request, io);
   }
 
-  async start(): Promise<void> {
-    if (this.socket) return;
-    mkdirSync(this.options.socketPath.replace(/\/[^/]*$/, ''), { recursive: true });
-    this.socket = await serveCommands(this.options.socketPath, (request, io) => this.options.cli(this, request, io));
+  start(): void {
+    if (this.started) return;
+    this.started = true;
     this.healthTimer = setInterval(() => void this.probeHealth(), this.options.healthIntervalMs);
     this.healthTimer.unref();
     for (const c of this.containers.values()) {
@@ -146,10 +153,8 @@ export class DockerDaemon {
     this.sleeps.cutShort();
     if (this.healthTimer) clearInterval(this.healthTimer);
     this.healthTimer = undefined;
-    const socket = this.socket;
-    this.socket = undefined;
+    this.started = false;
     await Promise.all([...this.containers.values()].map((c) => this.halt(c, graceful, false)));
-    await socket?.close();
   }
 
   /** Forgets everything (a rebuilt disk). */
@@ -251,6 +256,7 @@ export class DockerDaemon {
         ...c.config.env,
         ...this.options.extraSupervisorEnv(),
         HOSTNAME: c.id.slice(0, 12),
+        SANDBOX_WORKLOAD_SOCKET: this.options.workloadSocketPath(c.id),
         SANDBOX_WORKER_VERSION: this.options.workerVersionOf(c.config.image),
       },
     });
@@ -365,12 +371,7 @@ export class DockerDaemon {
       let ok = true;
       const start = new Date();
       if (isSupervisorImage(c.config.image)) {
-        ok = await fetch(`http://${this.options.ip}:${c.config.env['TRIGGER_WORKLOAD_API_PORT_INTERNAL'] ?? '8020'}/health`, {
-          signal: AbortSignal.timeout(1000),
-        }).then(
-          (res) => res.status === 200,
-          () => false,
-        );
+        ok = await probeWorkload(this.options.workloadSocketPath(c.id));
       }
       if (c.state !== 'running') continue;
       c.healthLog = [
@@ -385,6 +386,18 @@ export class DockerDaemon {
       }
     }
   }
+}
+
+/** GET /health on a workload socket: true on 200 within a second. */
+export function probeWorkload(socketPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = get({ socketPath, path: '/health', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
 }
 
 export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {

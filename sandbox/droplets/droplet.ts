@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { generateKeyPair } from 'node:crypto';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { promisify } from 'node:util';
 import { generateEd25519KeyPair } from '../../src/remote/keys';
 import type { DropletSpec } from '../contracts';
 import { Sleeps } from '../timings';
 import {
   applyInitStage,
+  homeInside,
   homeOf,
   hostKeysFrom,
   readUserData,
@@ -15,11 +18,10 @@ import {
 } from './cloud-init';
 import { serveCommands, type CommandSocket } from './command-socket';
 import { runDockerCli } from './docker-cli';
-import { DockerDaemon, signalGroup, type DockerDaemonOptions } from './docker-daemon';
+import { DockerDaemon, isSupervisorImage, probeWorkload, signalGroup, type DockerDaemonOptions } from './docker-daemon';
 import { newHostState, runHostCommand, type HostState } from './host-commands';
-import { killProcessesOfRoot } from './processes';
+import { DROPLET_SOCKET_NAME, startNamespace, type DropletNamespace } from './isolation';
 import { DropletSshServer, type SshMode } from './ssh-server';
-import { tsxCommand, writeStandIns } from './stand-ins';
 
 export type PowerState = 'off' | 'booting' | 'on';
 
@@ -35,7 +37,6 @@ type DaemonSettings = Pick<DockerDaemonOptions, 'registry' | 'workerVersionOf' |
 export interface DropletRuntime extends DaemonSettings {
   readonly baseDir: string;
   readonly sshPort: number;
-  readonly systemPath: string;
   /** Durations, asked each time the delay starts (the sandbox draws them from its timing table). */
   readonly bootDelayMs: () => number;
   readonly cloudInitDelayMs: () => number;
@@ -58,12 +59,56 @@ function newRecord(): CloudInitRecord {
   };
 }
 
-/** One simulated droplet: its root directory, sshd, cloud-init, docker daemon and host stand-ins. */
+/** Absolute command line that runs a TypeScript file of this directory with tsx (a container's process). */
+function tsxCommand(script: string): readonly string[] {
+  return [process.execPath, '--import', require.resolve('tsx'), join(__dirname, script)];
+}
+
+/** The image's PATH (Ubuntu's /etc/environment). */
+const DROPLET_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const generate = promisify(generateKeyPair);
+const PEM = { format: 'pem' as const };
+
+/**
+ * Host keys sshd makes at first boot beside the ed25519 one (Ubuntu's sshd-keygen: ecdsa 256, rsa 3072). An rsa
+ * key takes half a second of CPU, so a couple wait ready-made (made in the background, one per droplet still).
+ */
+class OtherHostKeys {
+  private ready: Promise<string[]>[] = [];
+
+  take(): Promise<string[]> {
+    const next = this.ready.shift() ?? this.make();
+    this.warm();
+    return next;
+  }
+
+  /** Starts making the ready keys (when the sandbox starts, so its first droplet need not wait). */
+  warm(): void {
+    while (this.ready.length < 2) this.ready.push(this.make());
+  }
+
+  private async make(): Promise<string[]> {
+    const [ecdsa, rsa] = await Promise.all([
+      generate('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { ...PEM, type: 'sec1' }, publicKeyEncoding: { ...PEM, type: 'spki' } }),
+      generate('rsa', { modulusLength: 3072, privateKeyEncoding: { ...PEM, type: 'pkcs1' }, publicKeyEncoding: { ...PEM, type: 'spki' } }),
+    ]);
+    return [ecdsa.privateKey, rsa.privateKey];
+  }
+}
+
+const OTHER_HOST_KEY_FILES = ['ssh_host_ecdsa_key', 'ssh_host_rsa_key'];
+export const otherHostKeys = new OtherHostKeys();
+
+/**
+ * One simulated droplet: its disk (a directory, `root`), its own namespaces over that disk (isolation.ts), sshd,
+ * cloud-init, a docker daemon and the host stand-ins, which the droplet reaches through one command socket.
+ */
 export class Droplet {
   readonly dir: string;
   readonly root: string;
-  private readonly binDir: string;
-  private readonly hostSocketPath: string;
+  private readonly socketDir: string;
+  private namespace: DropletNamespace | undefined;
   power: PowerState = 'off';
   cloudInit: CloudInitRecord = newRecord();
   readonly calls: HostCall[] = [];
@@ -74,7 +119,9 @@ export class Droplet {
   sshMode: SshMode = 'serve';
   private userData: UserData;
   private hostState: HostState = newHostState();
-  private hostSocket: CommandSocket | undefined;
+  private commandSocket: CommandSocket | undefined;
+  /** sshd's ecdsa and rsa keys, made at first boot (kept on the disk as sshd keeps them). */
+  private otherHostKeys: string[] = [];
   private readonly processes = new Set<ChildProcess>();
   private readonly ssh: DropletSshServer;
   readonly docker: DockerDaemon;
@@ -90,8 +137,7 @@ export class Droplet {
   ) {
     this.dir = join(runtime.baseDir, String(spec.id));
     this.root = join(this.dir, 'root');
-    this.binDir = join(this.dir, 'bin');
-    this.hostSocketPath = join(this.dir, 'run', 'host.sock');
+    this.socketDir = join(this.dir, 'run');
     this.userData = readUserData(spec.userData);
     this.ssh = new DropletSshServer(
       {
@@ -100,11 +146,10 @@ export class Droplet {
         authorizedKeys: (user) => this.authorizedKeys(user),
         runSession: (user, command) => this.runSession(user, command),
       },
-      this.hostKey(),
+      [this.hostKey()],
     );
     this.docker = new DockerDaemon({
-      ip,
-      socketPath: join(this.root, 'var', 'run', 'docker.sock'),
+      workloadSocketPath: (containerId) => this.workloadSocket(containerId),
       registry: runtime.registry,
       workerVersionOf: runtime.workerVersionOf,
       restartBackoffMs: runtime.restartBackoffMs,
@@ -113,11 +158,10 @@ export class Droplet {
       stopTimeoutMs: runtime.stopTimeoutMs,
       startSupervisor: ({ env }) => {
         const [cmd = process.execPath, ...args] = tsxCommand('supervisor-process.ts');
-        return this.spawnTracked(cmd, args, this.root, { ...env, PATH: runtime.systemPath }, ['ignore', 'pipe', 'pipe']);
+        return this.spawnTracked(cmd, args, this.root, { ...env, PATH: DROPLET_PATH }, ['ignore', 'pipe', 'pipe']);
       },
       extraSupervisorEnv: () => ({
-        TRIGGER_OPS_ROOT: this.root,
-        SANDBOX_DROPLET_IP: ip,
+        SANDBOX_DROPLET_ROOT: this.root,
         SANDBOX_HEARTBEAT_INTERVAL_MS: String(runtime.heartbeatIntervalMs()),
         // The supervisor connects this long after its container started (its own process start-up included).
         SANDBOX_CONNECT_AT_MS: String(Date.now() + runtime.supervisorConnectMs()),
@@ -126,7 +170,7 @@ export class Droplet {
       isDiskFull: () => this.diskFull,
       cli: (daemon, request, io) => {
         this.record('docker', request.argv);
-        return runDockerCli(daemon, request, io);
+        return runDockerCli(daemon, request, io, this.root);
       },
     });
   }
@@ -152,10 +196,8 @@ export class Droplet {
   /** The environment of every SSH session and cloud-init script (docs/droplet-contract.md). */
   env(user: string): Record<string, string> {
     return {
-      TRIGGER_OPS_ROOT: this.root,
-      PATH: `${this.binDir}:${join(this.root, 'usr', 'local', 'bin')}:${this.runtime.systemPath}`,
-      SANDBOX_DROPLET_IP: this.ip,
-      HOME: homeOf(this.root, user),
+      PATH: DROPLET_PATH,
+      HOME: homeInside(user),
       USER: user,
       LOGNAME: user,
       SHELL: '/bin/bash',
@@ -177,18 +219,30 @@ export class Droplet {
     return child;
   }
 
+  /** A program inside the droplet (its namespaces, no capabilities), as sshd or cloud-init would start it. */
+  private spawnInside(argv: readonly string[], cwd: string, env: Record<string, string>): ChildProcess {
+    if (!this.namespace) throw new Error(`sandbox droplet ${this.spec.id} is not running`);
+    const child = this.namespace.spawn(argv, { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.processes.add(child);
+    child.on('exit', () => this.processes.delete(child));
+    child.on('error', () => this.processes.delete(child));
+    return child;
+  }
+
   private runSession(user: string, command: string | undefined): ChildProcess {
-    const home = homeOf(this.root, user);
-    mkdirSync(home, { recursive: true });
-    return this.spawnTracked('bash', command === undefined ? ['-s'] : ['-c', command], home, this.env(user));
+    mkdirSync(homeOf(this.root, user), { recursive: true });
+    const argv = command === undefined ? ['/usr/bin/bash', '-s'] : ['/usr/bin/bash', '-c', command];
+    return this.spawnInside(argv, homeInside(user), this.env(user));
   }
 
   private record(tool: string, argv: readonly string[]): void {
     this.calls.push({ tool, argv: [...argv], at: new Date().toISOString() });
   }
 
-  private async startHostSocket(): Promise<void> {
-    this.hostSocket = await serveCommands(this.hostSocketPath, (request, io) => {
+  /** The droplet's one way out: every stand-in command of the droplet arrives on this socket. */
+  private async startCommandSocket(): Promise<void> {
+    this.commandSocket = await serveCommands(join(this.socketDir, DROPLET_SOCKET_NAME), (request, io) => {
+      if (request.tool === 'docker') return this.docker.handle(request, io);
       this.record(request.tool, request.argv);
       return runHostCommand(
         {
@@ -196,7 +250,7 @@ export class Droplet {
           cloudInitFinished: () => this.cloudInitFinished(),
           docker: {
             running: () => this.docker.running,
-            start: () => this.docker.start(),
+            start: async () => this.docker.start(),
             stop: () => this.docker.stop(true),
           },
           diskFull: () => this.diskFull,
@@ -226,30 +280,43 @@ export class Droplet {
   async boot(fresh: boolean): Promise<void> {
     const generation = ++this.generation;
     this.power = 'booting';
+    const otherKeys = fresh ? otherHostKeys.take() : Promise.resolve(this.otherHostKeysOnDisk());
     await this.sleeps.sleep(this.runtime.bootDelayMs());
+    const others = await otherKeys;
     if (generation !== this.generation) return;
     mkdirSync(join(this.root, 'root'), { recursive: true });
-    mkdirSync(join(this.root, 'usr', 'local', 'bin'), { recursive: true });
-    mkdirSync(join(this.root, 'tmp'), { recursive: true });
     if (fresh) {
       this.cloudInit = newRecord();
-      const hostKey = this.hostKey();
-      this.ssh.setHostKey(this.impostorHostKey ?? hostKey);
       try {
-        applyInitStage(this.root, this.userData, this.spec.sshPublicKeys, hostKey, this.cloudInit);
+        applyInitStage(this.root, this.userData, this.spec.sshPublicKeys, this.hostKey(), this.cloudInit);
       } catch (err) {
         this.cloudInit.errors.push(`('init', ${err instanceof Error ? err.message : String(err)})`);
       }
+      const sshd = join(this.root, 'etc', 'ssh');
+      mkdirSync(sshd, { recursive: true });
+      others.forEach((key, i) => writeFileSync(join(sshd, OTHER_HOST_KEY_FILES[i] ?? 'ssh_host_key'), key, { mode: 0o600 }));
       if (this.userData.kind === 'invalid') {
         this.finishCloudInit(this.userData.errors.map((e) => `cloud-config schema: ${e}`));
       }
     }
-    writeStandIns(this.binDir, { host: this.hostSocketPath, docker: join(this.root, 'var', 'run', 'docker.sock') });
-    await this.startHostSocket();
-    await this.docker.start();
+    this.otherHostKeys = others;
+    this.ssh.setHostKeys(this.impostorHostKey ? [this.impostorHostKey] : this.hostKeys());
+    await this.startCommandSocket();
+    this.namespace = await startNamespace(this.root, this.spec.name, this.socketDir);
+    this.docker.start();
     await this.ssh.setMode(this.sshMode);
     this.power = 'on';
     if (fresh && this.cloudInit.status === 'running') void this.runCloudInit(generation);
+  }
+
+  /** Every host key sshd presents: ed25519 (the one cloud-init installed) first, then ecdsa and rsa. */
+  private hostKeys(): string[] {
+    return [this.hostKey(), ...this.otherHostKeys];
+  }
+
+  private otherHostKeysOnDisk(): string[] {
+    const sshd = join(this.root, 'etc', 'ssh');
+    return OTHER_HOST_KEY_FILES.map((f) => join(sshd, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
   }
 
   private async runCloudInit(generation: number): Promise<void> {
@@ -269,9 +336,16 @@ export class Droplet {
     this.finishCloudInit(errors);
   }
 
+  /** cloud-init's runcmd script (a file on the droplet's disk), run inside the droplet from `/`. */
   private runScript(path: string, logPath: string): Promise<number> {
     return new Promise((resolve) => {
-      const child = this.spawnTracked('bash', [path], this.root, this.env('root'));
+      let child: ChildProcess;
+      try {
+        child = this.spawnInside(['/usr/bin/bash', `/${relative(this.root, path)}`], '/', this.env('root'));
+      } catch {
+        resolve(127);
+        return;
+      }
       const chunks: Buffer[] = [];
       child.stdout?.on('data', (c: Buffer) => chunks.push(c));
       child.stderr?.on('data', (c: Buffer) => chunks.push(c));
@@ -296,15 +370,32 @@ export class Droplet {
     this.power = 'off';
     await this.ssh.stop();
     await this.docker.stop(graceful);
-    await this.hostSocket?.close();
-    this.hostSocket = undefined;
+    await this.commandSocket?.close();
+    this.commandSocket = undefined;
     const exits = [...this.processes].map(
       (child) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()))),
     );
     for (const child of this.processes) signalGroup(child, 'SIGKILL');
+    // Power loss inside: the droplet's init dies, and the kernel takes every process of its PID namespace with it.
+    await this.namespace?.kill();
+    this.namespace = undefined;
     await Promise.all(exits);
-    killProcessesOfRoot(this.root);
     if (this.cloudInit.status === 'running') this.finishCloudInit(['cloud-init was interrupted: the droplet lost power']);
+  }
+
+  /** What runs inside the droplet (host pids): the agent's workers included, the supervisor's container not. */
+  processesInside(): { pid: number; command: string }[] {
+    return this.namespace?.processes() ?? [];
+  }
+
+  /** The supervisor's workload API answers /health (probed as from inside the droplet; no host port carries it). */
+  probeWorkload(): Promise<boolean> {
+    const supervisor = [...this.docker.containers.values()].find((c) => c.state === 'running' && isSupervisorImage(c.config.image));
+    return supervisor ? probeWorkload(this.workloadSocket(supervisor.id)) : Promise.resolve(false);
+  }
+
+  private workloadSocket(containerId: string): string {
+    return join(this.dir, 'workload', `${containerId.slice(0, 12)}.sock`);
   }
 
   async setSshMode(mode: SshMode): Promise<void> {
@@ -319,13 +410,13 @@ export class Droplet {
 
   impersonateHostKey(): void {
     this.impostorHostKey = generateEd25519KeyPair('sandbox-droplet-host').privateKey;
-    this.ssh.setHostKey(this.impostorHostKey);
+    this.ssh.setHostKeys([this.impostorHostKey]);
   }
 
   /** Back to the droplet's own host key. */
   restoreHostKey(): void {
     this.impostorHostKey = undefined;
-    this.ssh.setHostKey(this.hostKey());
+    this.ssh.setHostKeys(this.hostKeys());
   }
 
   /** A rebuild: new disk from the image, same user data; cloud-init runs again. */

@@ -3,7 +3,7 @@ import { SANDBOX_SUPERVISOR_IMAGE, SANDBOX_SUPERVISOR_TAGS, type DropletHostDriv
 import { delayMs, type Delay } from '../timings';
 import type { CloudInitStatus, WrittenFile } from './cloud-init';
 import { normaliseImage, type ContainerState, type HealthStatus } from './docker-daemon';
-import { Droplet, type DropletRuntime, type HostCall, type PowerState } from './droplet';
+import { Droplet, otherHostKeys, type DropletRuntime, type HostCall, type PowerState } from './droplet';
 import { allocateLoopbackAddress } from './loopback';
 
 export type { HostCall, PowerState } from './droplet';
@@ -42,8 +42,6 @@ export interface DropletHostsOptions {
   readonly healthIntervalMs?: number;
   /** `docker stop` grace period before SIGKILL. Default 2 s. */
   readonly stopTimeoutMs?: number;
-  /** System PATH after the stand-ins and $ROOT/usr/local/bin. */
-  readonly systemPath?: string;
 }
 
 export interface ContainerView {
@@ -79,6 +77,8 @@ export interface DropletView {
   readonly hostCalls: readonly HostCall[];
   readonly diskFull: boolean;
   readonly ssh: 'serve' | 'refuse' | 'hang';
+  /** What runs inside the droplet (host pids and command lines; the supervisor's container is the daemon's). */
+  readonly processes: readonly { readonly pid: number; readonly command: string }[];
 }
 
 export interface DropletFaults {
@@ -111,8 +111,10 @@ export interface DropletFaults {
 export interface DropletHosts extends DropletHostDriver {
   readonly faults: DropletFaults;
   inspect(id: number): DropletView;
-  /** The droplet's private root directory (its `/`). */
+  /** The droplet's disk: the host directory it sees as `/`. */
   rootOf(id: number): string;
+  /** Whether the supervisor's workload API answers /health, asked from inside the droplet (no host port has it). */
+  probeWorkload(id: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -141,7 +143,6 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
   const runtime: DropletRuntime = {
     baseDir: options.baseDir,
     sshPort: options.sshPort ?? 2222,
-    systemPath: options.systemPath ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
     bootDelayMs: () => bootDelayFault ?? delayMs(options.bootDelayMs ?? 0),
     cloudInitDelayMs: () => delayMs(options.cloudInitDelayMs ?? 0),
     imagePullMs: () => delayMs(options.imagePullMs ?? 0),
@@ -155,6 +156,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
     stopTimeoutMs: options.stopTimeoutMs ?? 2_000,
   };
   mkdirSync(options.baseDir, { recursive: true });
+  otherHostKeys.warm();
   const droplets = new Map<number, Droplet>();
   const reserved = new Set<string>();
   let failNextCreate = false;
@@ -170,7 +172,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
     async create(spec: DropletSpec) {
       if (closed) throw new Error('sandbox droplet hosts are closed');
       if (droplets.has(spec.id)) throw new Error(`sandbox droplet ${spec.id} exists already`);
-      const ip = await allocateLoopbackAddress(reserved, [runtime.sshPort, 8020]);
+      const ip = await allocateLoopbackAddress(reserved, [runtime.sshPort]);
       reserved.add(ip);
       const droplet = new Droplet(spec, ip, runtime);
       droplets.set(spec.id, droplet);
@@ -273,10 +275,14 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
         hostCalls: [...d.calls],
         diskFull: d.diskFull,
         ssh: d.sshMode,
+        processes: d.processesInside(),
       };
     },
     rootOf(id) {
       return get(id).root;
+    },
+    probeWorkload(id) {
+      return get(id).probeWorkload();
     },
     async close() {
       closed = true;

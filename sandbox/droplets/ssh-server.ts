@@ -33,14 +33,14 @@ export class DropletSshServer {
 
   constructor(
     private readonly options: SshServerOptions,
-    hostKey: string,
+    hostKeys: readonly string[],
   ) {
-    this.ssh = this.makeServer(hostKey);
+    this.ssh = this.makeServer(hostKeys);
   }
 
-  /** Installs another host key (the droplet's key was replaced, or a fault impersonates it). */
-  setHostKey(hostKey: string): void {
-    this.ssh = this.makeServer(hostKey);
+  /** Installs other host keys (the droplet's keys were replaced, or a fault impersonates it). */
+  setHostKeys(hostKeys: readonly string[]): void {
+    this.ssh = this.makeServer(hostKeys);
   }
 
   async start(): Promise<void> {
@@ -88,8 +88,9 @@ export class DropletSshServer {
     else await this.start();
   }
 
-  private makeServer(hostKey: string): SshServer {
-    return new SshServer({ hostKeys: [hostKey] }, (client) => {
+  private makeServer(hostKeys: readonly string[]): SshServer {
+    // The identification string of the image's sshd (Ubuntu 24.04's OpenSSH).
+    return new SshServer({ hostKeys: [...hostKeys], ident: 'OpenSSH_9.6p1 Ubuntu-3ubuntu13.14' }, (client) => {
       this.connections.add(client);
       let username = 'root';
       client.on('close', () => this.connections.delete(client));

@@ -3,7 +3,8 @@
 // workload port first, then connect to the platform with the worker token and managed secret (exit 1 on failure,
 // so the restart policy makes a crash loop), then heartbeats and a dequeue long-poll loop.
 import { createServer } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseSupervisorEnv } from '../../vendor/trigger/v4.5.12/supervisor-env';
 
 const env = process.env;
@@ -23,8 +24,8 @@ const config = parsed.data;
 
 function readToken(raw: string): string {
   if (!raw.startsWith('file://')) return raw;
-  // Paths of a file:// token are paths on the droplet, i.e. under its private root.
-  return readFileSync(`${env['TRIGGER_OPS_ROOT'] ?? ''}${raw.slice('file://'.length)}`, 'utf8').trim();
+  // Paths of a file:// token are paths on the droplet: its disk, as a bind mount would show it to the container.
+  return readFileSync(`${env['SANDBOX_DROPLET_ROOT'] ?? ''}${raw.slice('file://'.length)}`, 'utf8').trim();
 }
 
 const apiUrl = config.TRIGGER_API_URL.replace(/\/$/, '');
@@ -32,7 +33,13 @@ const token = readToken(config.TRIGGER_WORKER_TOKEN);
 const secret = config.MANAGED_WORKER_SECRET;
 const instanceName = config.TRIGGER_WORKER_INSTANCE_NAME;
 const workerVersion = env['SANDBOX_WORKER_VERSION'] ?? '0.0.0';
-const host = env['SANDBOX_DROPLET_IP'] ?? '127.0.0.1';
+// The workload API (port TRIGGER_WORKLOAD_API_PORT_INTERNAL in the container) is published nowhere: in the sandbox it
+// is a unix socket the droplet's docker daemon gives the container, so no TCP port of the host carries it.
+const workloadSocket = env['SANDBOX_WORKLOAD_SOCKET'];
+if (!workloadSocket) {
+  log('error', 'SANDBOX_WORKLOAD_SOCKET is not set (the sandbox docker daemon sets it)');
+  process.exit(1);
+}
 const port = Number(env['TRIGGER_WORKLOAD_API_PORT_INTERNAL'] ?? '8020');
 const heartbeatMs =
   Number(env['SANDBOX_HEARTBEAT_INTERVAL_MS'] ?? '') ||
@@ -118,8 +125,10 @@ async function dequeueLoop(): Promise<void> {
   }
 }
 
-health.listen(port, host, () => {
-  log('info', 'Workload API listening', { host, port, workerVersion, instanceName });
+rmSync(workloadSocket, { force: true });
+mkdirSync(dirname(workloadSocket), { recursive: true });
+health.listen(workloadSocket, () => {
+  log('info', 'Workload API listening', { port, workerVersion, instanceName });
   new Promise((resolve) => setTimeout(resolve, Math.max(0, connectAt - Date.now()))).then(connectToPlatform).then(() => {
     startHeartbeats();
     void dequeueLoop();

@@ -115,7 +115,7 @@ function isExecutable(path: string): boolean {
 }
 
 /** `npm run setup`: every way in the documented order, printing the binary's path. */
-async function setup(): Promise<string> {
+export async function setup(): Promise<string> {
   const configuredPath = loadConfig(process.env).temporal.cliPath;
   try {
     return findOrInstallTemporal({ configuredPath, skipGo: true });

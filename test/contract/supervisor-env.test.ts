@@ -20,7 +20,7 @@ function containerEnv(env: string): Record<string, string> {
   dirs.push(dir);
   writeFileSync(join(dir, 'compose.yaml'), buildSupervisorCompose());
   writeFileSync(join(dir, '.env'), env, { mode: 0o600 });
-  const project = loadComposeProject({ cwd: dir, projectDirectory: dir, files: [], envFiles: [], projectName: undefined, shellEnv: {} });
+  const project = loadComposeProject({ root: '/', cwd: dir, projectDirectory: dir, files: [], envFiles: [], projectName: undefined, shellEnv: {} });
   const supervisor = project.services.find((s) => s.name === 'supervisor');
   assert.ok(supervisor, 'the compose file has a supervisor service');
   return { ...supervisor.environment };

@@ -1,13 +1,11 @@
 // The agent on a sandbox droplet when the SSH connection drops in the middle of an upgrade: the run goes on, the
 // retry (same operation id, new connection) adopts its answer, and the droplet ends with one supervisor on the tag.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { connectDroplet, type DropletConnection } from '../../src/activities/ssh';
 import { agentApplyCommand, agentUpgradeCommand, parseAgentOutput, parseAgentProgressLine, type AgentCommand } from '../../src/remote/agent-commands';
 import { readAgentScript } from '../../src/remote/agent-script';
 import { createDropletHosts, type DropletHosts } from '../../sandbox/droplets';
-import { processesOfRoot } from '../../sandbox/droplets/processes';
 import { freePort } from '../helpers/ports';
 import { cloudConfig, dropletSpec, startFakePlatform, tempBase, testKeys, waitFor, type FakePlatform, type TestKeys } from './droplets-helpers';
 
@@ -28,15 +26,8 @@ services:
     restart: unless-stopped
 `;
 
-/** The agent's live processes on the droplet (not the supervisor's; zombies are dead). */
-const agentProcesses = (root: string) =>
-  processesOfRoot(root).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('trigger-ops-agent') && !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
+/** The agent's live processes inside the droplet (the supervisor's container is the daemon's, not the droplet's). */
+const agentProcesses = (hosts: DropletHosts) => hosts.inspect(1).processes.filter((p) => p.command.includes('trigger-ops-agent')).map((p) => p.pid);
 
 describe('agent on a sandbox droplet: dropped SSH connections', () => {
   let hosts: DropletHosts;
@@ -44,7 +35,6 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
   let platform: FakePlatform;
   let sshPort: number;
   let ipv4: string;
-  let root: string;
   let pullMs = 0;
   const token = 'tr_wgt_0123456789abcdefghij0123456789abcdefghij';
   const secret = 'managed-secret-for-tests';
@@ -78,11 +68,10 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
       stopTimeoutMs: 500,
     });
     ({ ipv4 } = await hosts.create(dropletSpec(1, cloudConfig(keys))));
-    root = hosts.rootOf(1);
     const conn = await connect();
     try {
       assert.equal((await conn.run('cloud-init status --wait')).code, 0);
-      const installed = await conn.run('cat > "$TRIGGER_OPS_ROOT/usr/local/bin/trigger-ops-agent" && chmod 0755 "$TRIGGER_OPS_ROOT/usr/local/bin/trigger-ops-agent"', {
+      const installed = await conn.run('cat > /usr/local/bin/trigger-ops-agent && chmod 0755 /usr/local/bin/trigger-ops-agent', {
         stdin: readAgentScript(),
       });
       assert.equal(installed.code, 0, installed.stderr);
@@ -134,7 +123,7 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
       [['trigger-supervisor-1', 'ghcr.io/triggerdotdev/supervisor:v4.5.13', 'running']],
     );
     // The first attempt's own process went too (its next write hit the closed connection): nothing of the agent runs.
-    await waitFor('no agent process left', () => (agentProcesses(root).length === 0 ? true : undefined), 15_000);
+    await waitFor('no agent process left', () => (agentProcesses(hosts).length === 0 ? true : undefined), 15_000);
   });
 
   it('power off stops the runs that left their SSH session, too', async () => {
@@ -143,10 +132,10 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
     const steps: string[] = [];
     const attempt = agent(conn, agentUpgradeCommand('v4.5.11', { op: 'upgrade-2' }), steps).catch((err: unknown) => err);
     await waitFor('the pull to start', () => steps.find((s) => s.startsWith('pulling ')));
-    assert.ok(agentProcesses(root).length > 0);
+    assert.ok(agentProcesses(hosts).length > 0);
     await hosts.powerOff(1);
     await attempt;
     conn.dispose();
-    assert.deepEqual(agentProcesses(root), []);
+    assert.deepEqual(agentProcesses(hosts), []);
   });
 });

@@ -34,8 +34,8 @@ export function cloudConfig(keys: TestKeys, extra: Record<string, unknown> = {})
       { path: '/usr/local/bin/deferred-tool', content: '#!/bin/sh\necho deferred ok\n', permissions: '0755', defer: true },
     ],
     runcmd: [
-      ['sh', '-c', 'echo "ran in $TRIGGER_OPS_ROOT" > "$TRIGGER_OPS_ROOT/var/runcmd.txt"'],
-      'deferred-tool >> "$TRIGGER_OPS_ROOT/var/runcmd.txt"',
+      ['sh', '-c', 'echo "ran in $(pwd) as $(id -un)" > /var/runcmd.txt'],
+      'deferred-tool >> /var/runcmd.txt',
       ['systemctl', 'enable', '--now', 'docker'],
     ],
     ...extra,

@@ -50,7 +50,7 @@ networks:
   docker-proxy: { name: docker-proxy }
 `;
 
-const DIR = '$TRIGGER_OPS_ROOT/opt/trigger-ops/supervisor';
+const DIR = '/opt/trigger-ops/supervisor';
 const COMPOSE_CMD = `docker compose --project-directory ${DIR} -f ${DIR}/compose.yaml --env-file ${DIR}/.env`;
 
 describe('sandbox droplets', () => {
@@ -114,11 +114,11 @@ describe('sandbox droplets', () => {
       assert.equal(statSync(join(root, 'etc/trigger-ops/hello.txt')).mode & 0o777, 0o640);
       assert.equal(readFileSync(join(root, 'etc/trigger-ops/b64.txt'), 'utf8'), 'decoded');
       // runcmd ran with the droplet's environment, after the deferred file was written.
-      assert.equal(readFileSync(join(root, 'var/runcmd.txt'), 'utf8'), `ran in ${root}\ndeferred ok\n`);
+      assert.equal(readFileSync(join(root, 'var/runcmd.txt'), 'utf8'), 'ran in / as root\ndeferred ok\n');
 
-      const env = await sh(conn, 'echo "$TRIGGER_OPS_ROOT|$SANDBOX_DROPLET_IP|$HOME|$(pwd)"; cat | tr a-z A-Z; exit 3', 'from stdin\n');
+      const env = await sh(conn, 'echo "$HOME|$(pwd)|$(hostname)|$PATH"; cat | tr a-z A-Z; exit 3', 'from stdin\n');
       assert.equal(env.code, 3);
-      assert.equal(env.stdout, `${root}|${ipv4}|${root}/root|${root}/root\nFROM STDIN\n`);
+      assert.equal(env.stdout, '/root|/root|tops-test-101|/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nFROM STDIN\n');
       const view = hosts.inspect(101);
       assert.equal(view.power, 'on');
       assert.equal(view.cloudInit.status, 'done');
@@ -154,11 +154,11 @@ describe('sandbox droplets', () => {
     const args = (known: string) => [
       '-i', identity, '-p', String(sshPort), '-o', `UserKnownHostsFile=${known}`, '-o', 'StrictHostKeyChecking=yes',
       '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=5', '-n', `root@${ipv4}`,
-      'cloud-init status --wait && echo "on $SANDBOX_DROPLET_IP"',
+      'cloud-init status --wait && echo "on $(hostname)"',
     ];
     const ok = await run('/usr/bin/ssh', args(knownHosts));
     // `--wait` prints progress dots while cloud-init runs, like the real one.
-    assert.match(ok.stdout, new RegExp(`^\\.*\\n?status: done\\non ${ipv4.replace(/\./g, '\\.')}\\n$`));
+    assert.match(ok.stdout, /^\.*\n?status: done\non tops-test-104\n$/);
     writeFileSync(knownHosts, `[${ipv4}]:${sshPort} ${testKeys().host.publicKey}\n`);
     await assert.rejects(run('/usr/bin/ssh', args(knownHosts)), /HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
     await hosts.destroy(104);
@@ -185,8 +185,10 @@ describe('sandbox droplets', () => {
       await waitFor('heartbeats', () => platform.calls.filter((c) => c.instance === 'tops-test-105' && c.path === 'heartbeat' && c.status === 200).length >= 2 || undefined);
       const connectCall = platform.calls.find((c) => c.instance === 'tops-test-105' && c.path === 'connect');
       assert.equal(JSON.parse(connectCall?.body ?? '{}').metadata.workerVersion, '4.5.12');
-      const health = await fetch(`http://${ipv4}:8020/health`);
-      assert.equal(await health.text(), 'OK');
+      // The workload API answers inside the droplet only: no port of the host carries it (the compose file
+      // publishes none).
+      assert.equal(await hosts.probeWorkload(105), true);
+      await assert.rejects(fetch(`http://${ipv4}:8020/health`));
       await waitFor('healthy', async () => {
         const inspect = await sh(conn, 'docker inspect trigger-supervisor-1');
         const [c] = JSON.parse(inspect.stdout);
@@ -227,7 +229,7 @@ describe('sandbox droplets', () => {
       await hosts.powerOff(105);
       assert.equal(hosts.inspect(105).power, 'off');
       await assert.rejects(connect(ipv4), SshUnavailableError);
-      await assert.rejects(fetch(`http://${ipv4}:8020/health`));
+      assert.equal(await hosts.probeWorkload(105), false);
       await hosts.powerOn(105);
       const conn2 = await connect(ipv4);
       try {
@@ -236,7 +238,7 @@ describe('sandbox droplets', () => {
           return r.stdout.trim() === 'running' || undefined;
         });
         // "running" is the process started, as with Docker; its health server listens a moment later.
-        await waitFor('health served again', async () => ((await fetch(`http://${ipv4}:8020/health`).catch(() => undefined))?.status === 200) || undefined);
+        await waitFor('health served again', async () => (await hosts.probeWorkload(105)) || undefined);
       } finally {
         conn2.dispose();
       }

@@ -106,7 +106,7 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
     const droplet = owned(world, 'happy').droplets[0]!;
     assert.equal(droplet.size, 's-2vcpu-4gb');
     const dir = join(world.sandbox.droplets.inspect(droplet.id).root, 'opt', 'trigger-ops', 'supervisor');
-    const project = loadComposeProject({ cwd: dir, projectDirectory: dir, files: [], envFiles: [], projectName: undefined, shellEnv: {} });
+    const project = loadComposeProject({ root: '/', cwd: dir, projectDirectory: dir, files: [], envFiles: [], projectName: undefined, shellEnv: {} });
     const parsed = parseSupervisorEnv(project.services.find((s) => s.name === 'supervisor')?.environment ?? {});
     assert.ok(parsed.success, parsed.success ? '' : parsed.issues.join('\n'));
     const env = parsed.data;

@@ -1,0 +1,3 @@
+module trigger-ops/sandbox/droplet-client
+
+go 1.21
