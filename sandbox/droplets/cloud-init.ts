@@ -52,7 +52,7 @@ function records(value: unknown): Record<string, unknown>[] {
 /** A path on the droplet mapped under its private root; refuses to leave the root. */
 export function underRoot(root: string, path: string): string {
   const full = resolve(root, `.${path.startsWith('/') ? '' : '/'}${path}`);
-  if (full !== root && !full.startsWith(root + sep)) throw new Error(`path ${path} leaves the droplet's root`);
+  if (full !== root && !full.startsWith(root.endsWith(sep) ? root : root + sep)) throw new Error(`path ${path} leaves the droplet's root`);
   return full;
 }
 
