@@ -26,7 +26,7 @@
 # SSH connection stops nothing. A retry with the same OP_ID adopts the run (waits for it if it still runs) and its
 # answer ("adopted":true) instead of starting a second one; another OP_ID waits for the lock.
 #
-# Paths hang off ${TRIGGER_OPS_ROOT:-} (empty on a real droplet; the sandbox's private root otherwise). Only the
+# Paths are the droplet's own; ${TRIGGER_OPS_ROOT:-} prefixes them only in the script's unit test (on the host). Only the
 # commands listed in docs/droplet-contract.md are used. No jq: JSON is built by json_str below.
 #
 # Config hash (must equal configHash() in src/remote/compose.ts):
