@@ -5,8 +5,8 @@
  *   digitalocean/  DigitalOcean API v2 stand-in. Calls a DropletHostDriver when droplets are created, powered,
  *                  rebooted, rebuilt or deleted.
  *   droplets/      The DropletHostDriver that makes droplets real: an SSH server per droplet on its own loopback
- *                  address, cloud-init applied under the droplet's private root, stand-ins for docker and host
- *                  commands, a simulated supervisor.
+ *                  address, each droplet an isolated root in namespaces of its own (isolation.ts) where cloud-init
+ *                  and sessions run, stand-ins for docker and host commands, a simulated supervisor.
  *   railway/       Railway GraphQL stand-in (official schema) + the seeded Trigger.dev template project.
  *   webapp/        Trigger.dev webapp stand-in, fed by the Railway stand-in (variables, deployments, logs).
  */

@@ -49,7 +49,7 @@ function records(value: unknown): Record<string, unknown>[] {
     : [];
 }
 
-/** A path on the droplet mapped under its private root; refuses to leave the root. */
+/** A path on the droplet mapped onto its disk (the host directory `root`); refuses to leave it. */
 export function underRoot(root: string, path: string): string {
   const full = resolve(root, `.${path.startsWith('/') ? '' : '/'}${path}`);
   if (full !== root && !full.startsWith(root.endsWith(sep) ? root : root + sep)) throw new Error(`path ${path} leaves the droplet's root`);

@@ -135,8 +135,9 @@ export function defaultKnownImages(): string[] {
 }
 
 /**
- * Makes sandbox droplets real: each gets its own loopback address with an sshd, cloud-init applied under its
- * private root, a docker daemon with the simulated supervisor, and host stand-ins. See docs/droplet-contract.md.
+ * Makes sandbox droplets real: each gets its own loopback address with an sshd, a disk and namespaces of its own
+ * (isolation.ts) where cloud-init and SSH sessions run, a docker daemon with the simulated supervisor, and host
+ * stand-ins reached through one socket. See docs/droplet-contract.md.
  */
 export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
   let bootDelayFault: number | undefined;
