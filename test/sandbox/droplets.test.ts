@@ -132,6 +132,8 @@ describe('sandbox droplets', () => {
 
   it('refuses a droplet presenting another host key before sending anything', async () => {
     const { ipv4 } = await hosts.create(dropletSpec(102, cloudConfig(keys)));
+    // cloud-init's runcmd calls systemctl on its own; let it finish so that every later call would be ours.
+    await waitFor('cloud-init done', () => (hosts.inspect(102).cloudInit.status === 'done' ? true : undefined));
     hosts.faults.differentHostKey(102);
     const callsBefore = hosts.inspect(102).hostCalls.length;
     await assert.rejects(connect(ipv4), (err) => err instanceof HostKeyMismatchError && /SHA256:/.test(err.message));
