@@ -6,6 +6,7 @@ import { startDigitalOceanApi, type DigitalOceanApiOptions, type DigitalOceanSan
 import { createDropletHosts, type DropletHosts, type DropletHostsOptions } from './droplets';
 import type { RailwayApiOptions } from './railway';
 import { createTimings, type SandboxTimings, type TimingsOption } from './timings';
+import { ensureSandboxTls } from './tls';
 import { startTriggerPlatform, type TriggerPlatform } from './trigger-platform';
 import type { Webapp } from './webapp';
 
@@ -35,6 +36,11 @@ export interface SandboxOptions {
   readonly railway?: RailwayApiOptions;
   readonly digitalocean?: Omit<DigitalOceanApiOptions, 'hosts'>;
   readonly droplets?: Omit<DropletHostsOptions, 'baseDir' | 'sshPort'>;
+  /**
+   * Where the sandbox's CA and server certificate are kept: made once there and reused, so a CA that a client was
+   * told to trust stays good across restarts. `<dir>/tls` by default (so new with every temporary dir).
+   */
+  readonly tlsDir?: string;
   /** Fixed ports for the APIs and the webapp (each on 127.0.0.1); free ports by default. */
   readonly ports?: { readonly digitalocean?: number; readonly railway?: number; readonly webapp?: number };
 }
@@ -95,8 +101,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       webapp: { dequeueWaitMs: () => draw('webappDequeueWait'), ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
     });
     cleanups.push(() => platform.close());
+    const tls = ensureSandboxTls(options.tlsDir ?? join(dir, 'tls'));
     const digitalocean = await startDigitalOceanApi({
       hosts: droplets,
+      tls,
       bootDelayMs: () => draw('dropletCreate'),
       actionDelayMs: () => draw('dropletAction'),
       ...(options.ports?.digitalocean !== undefined ? { port: options.ports.digitalocean } : {}),
@@ -106,6 +114,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const env = {
       DIGITALOCEAN_TOKEN: digitalocean.token,
       DIGITALOCEAN_API_URL: digitalocean.url,
+      // The stand-in speaks HTTPS with a certificate from the sandbox's own CA: trusted through this, and only this.
+      TRIGGER_OPS_CA_CERTS: tls.caPath,
       RAILWAY_API_URL: platform.railway.url,
       RAILWAY_API_TOKEN: platform.railway.accountToken,
       RAILWAY_PROJECT_ID: platform.railway.projectId,

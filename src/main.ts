@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
@@ -48,7 +49,8 @@ async function main(): Promise<number> {
   let sandbox: Sandbox | undefined;
   if (!onCloud) {
     say(`• No DigitalOcean or Railway credentials: starting the sandbox (local stand-ins for both, the webapp and droplets; ${timings} timings)`);
-    sandbox = await loadSandbox().startSandbox({ timings });
+    // Its CA is kept in the data dir, so a client told to trust it (curl --cacert) stays right across starts.
+    sandbox = await loadSandbox().startSandbox({ timings, tlsDir: join(base.dataDir, 'sandbox-tls') });
   }
   const config: Config = sandbox ? loadConfig({ ...process.env, ...sandbox.env }) : base;
   const installationId = installationIdSchema.parse(values.installation ?? (sandbox ? 'sandbox' : 'default'));

@@ -8,6 +8,7 @@ import { createDigitalOceanApi } from './activities/digitalocean/client';
 import { createRailwayApiFromConfig } from './activities/railway';
 import { createFileSecretStore, Redactor } from './activities/secrets';
 import { connectDroplet } from './activities/ssh/client';
+import { readCaCerts } from './activities/tls-trust';
 import { createWebappClient } from './activities/trigger';
 import type { EncryptionCodec } from './codec/encryption-codec';
 import { SECRET_ENV_NAMES, type Config } from './config';
@@ -65,11 +66,18 @@ export function activityDepsFromConfig(
       )));
   for (const name of SECRET_ENV_NAMES) redactor.add(config.env[name]);
   const { digitalocean, railway, trigger } = config;
+  // Read once, here: a missing or unreadable file stops the worker at start with the variable's name.
+  const ca = config.caCertsPath === undefined ? undefined : readCaCerts(config.caCertsPath);
   return {
     dataDir: config.dataDir,
     codecKeyId: codec.keyId,
     digitalocean: digitalocean.token
-      ? createDigitalOceanApi({ token: digitalocean.token, apiUrl: digitalocean.apiUrl, timeoutMs: BOUNDS.digitaloceanRequestMs })
+      ? createDigitalOceanApi({
+          token: digitalocean.token,
+          apiUrl: digitalocean.apiUrl,
+          timeoutMs: BOUNDS.digitaloceanRequestMs,
+          ...(ca === undefined ? {} : { ca }),
+        })
       : unconfigured('DigitalOcean', 'DIGITALOCEAN_TOKEN'),
     railway:
       railway.apiToken || railway.projectToken

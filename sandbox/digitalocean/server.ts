@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { nullDropletHosts, type DropletHostDriver } from '../contracts';
+import { listenHttpsOnly } from '../https';
+import { createSandboxTls, type SandboxTls } from '../tls';
 import { ApiError } from './api-error';
 import { DROPLET_BOOT, DROPLET_LIST_LAG, FaultQueue, type DigitalOceanFaults } from './faults';
 import { HANDLERS, type HandlerContext } from './handlers';
@@ -28,6 +29,8 @@ export interface DigitalOceanApiOptions {
   readonly validateResponses?: boolean;
   /** Per-token limits; DigitalOcean's 250/minute and 5,000/hour by default. */
   readonly rateLimit?: RateLimitOptions;
+  /** The certificate it serves HTTPS with (ensureSandboxTls); a CA of its own, in memory only, by default. */
+  readonly tls?: SandboxTls;
 }
 
 export interface DropletSnapshot {
@@ -65,8 +68,12 @@ export interface DigitalOceanInspection {
 }
 
 export interface DigitalOceanSandbox {
-  /** Base URL without /v2, e.g. http://127.0.0.1:PORT (what DIGITALOCEAN_API_URL takes). */
+  /** Base URL without /v2, e.g. https://127.0.0.1:PORT (what DIGITALOCEAN_API_URL takes). HTTPS only, as the real API. */
   readonly url: string;
+  /** The CA that signed its certificate (PEM): what a client must trust (TRIGGER_OPS_CA_CERTS names its file). */
+  readonly ca: string;
+  /** Where that CA is on disk, when it was given one kept in a directory. */
+  readonly caPath: string | undefined;
   /** The first accepted token. */
   readonly token: string;
   readonly faults: DigitalOceanFaults;
@@ -85,7 +92,7 @@ interface Outgoing {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Starts the DigitalOcean API v2 stand-in on its own HTTP server. */
+/** Starts the DigitalOcean API v2 stand-in on its own HTTPS server (plain HTTP is refused, as by the real API). */
 export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {}): Promise<DigitalOceanSandbox> {
   const spec = digitalOceanSpec();
   const tokens = options.tokens && options.tokens.length > 0 ? [...options.tokens] : [`dop_v1_sandbox_${randomBytes(16).toString('hex')}`];
@@ -118,7 +125,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
     });
 
   async function handle(req: IncomingMessage, requestId: string): Promise<Outgoing> {
-    const url = new URL(req.url ?? '/', 'http://sandbox');
+    const url = new URL(req.url ?? '/', 'https://sandbox');
     const method = (req.method ?? 'GET').toUpperCase();
     const auth = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '')?.[1]?.trim();
     if (!auth || !tokens.includes(auth)) return { status: 401, body: errorBody(new ApiError(401), requestId) };
@@ -200,30 +207,27 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
     return out;
   }
 
-  const server = createServer((req, res) => {
-    const requestId = randomUUID();
-    handle(req, requestId).then(
-      (out) => send(res, out, requestId),
-      (err: unknown) => {
-        internalErrors.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
-        send(res, { status: 500, body: errorBody(new ApiError(500), requestId) }, requestId);
-      },
-    );
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  baseUrl = `http://${host}:${address.port}`;
+  const tls = options.tls ?? createSandboxTls();
+  const server = await listenHttpsOnly(
+    tls,
+    (req, res) => {
+      const requestId = randomUUID();
+      handle(req, requestId).then(
+        (out) => send(res, out, requestId),
+        (err: unknown) => {
+          internalErrors.push(err instanceof Error ? (err.stack ?? err.message) : String(err));
+          send(res, { status: 500, body: errorBody(new ApiError(500), requestId) }, requestId);
+        },
+      );
+    },
+    { ...(options.port !== undefined ? { port: options.port } : {}), ...(options.host !== undefined ? { host: options.host } : {}) },
+  );
+  baseUrl = server.origin;
 
   return {
     url: baseUrl,
+    ca: tls.ca,
+    caPath: tls.caPath,
     token: tokens[0] ?? '',
     faults,
     setUtilization: (dropletId, utilization) => void state.utilization.set(dropletId, utilization),
@@ -256,9 +260,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
         resolve();
       }
       waits.clear();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await Promise.all([closed, state.close()]);
+      await Promise.all([server.close(), state.close()]);
     },
   };
 }

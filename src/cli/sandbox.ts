@@ -48,7 +48,12 @@ export function registerSandbox(program: Command): void {
         ...(opts.webappPort !== undefined ? { webapp: port(opts.webappPort, 'webapp-port') } : {}),
       } as { digitalocean?: number; railway?: number; webapp?: number };
       const sshPort = port(opts.sshPort, 'ssh-port');
-      const running = await loadSandbox().startSandbox({ ports, timings, ...(sshPort !== undefined ? { sshPort } : {}) });
+      const running = await loadSandbox().startSandbox({
+        ports,
+        timings,
+        tlsDir: join(config.dataDir, 'sandbox-tls'),
+        ...(sshPort !== undefined ? { sshPort } : {}),
+      });
       mkdirSync(config.dataDir, { recursive: true });
       writeFileSync(file, JSON.stringify({ pid: process.pid, env: running.env } satisfies SandboxFile, null, 2), { mode: 0o600 });
       process.stdout.write(opts.json ? `${JSON.stringify(describe(running))}\n` : human(running, file));
@@ -83,7 +88,7 @@ function timingsFlag(value: string): TimingProfile {
 
 function describe(s: Sandbox) {
   return {
-    digitalocean: { url: s.digitalocean.url, token: s.digitalocean.token },
+    digitalocean: { url: s.digitalocean.url, token: s.digitalocean.token, caPath: s.digitalocean.caPath },
     railway: {
       url: s.railway.url,
       accountToken: s.railway.accountToken,
@@ -102,13 +107,13 @@ function human(s: Sandbox, file: string): string {
   const env = Object.entries(s.env).map(([k, v]) => `  export ${k}=${v}`);
   return [
     'Sandbox running (Ctrl-C or `trigger-ops sandbox down` stops it):',
-    `  DigitalOcean API  ${s.digitalocean.url}/v2   token ${s.digitalocean.token}`,
+    `  DigitalOcean API  ${s.digitalocean.url}/v2   token ${s.digitalocean.token}   CA ${s.digitalocean.caPath ?? '(in memory)'}`,
     `  Railway GraphQL   ${s.railway.url}   account token ${s.railway.accountToken}`,
     `  Trigger.dev       ${s.webapp.url}   admin PAT ${s.webapp.adminToken}`,
     `  Droplets          127.0.0.N, SSH port ${s.env['DROPLET_SSH_PORT']}`,
     `  Timings           ${s.timings.profile}${s.timings.profile === 'realistic' ? ' (a deploy takes minutes, as for real)' : ''}`,
     '',
-    'Point trigger-ops (or any client) at it:',
+    'Point trigger-ops (or any client) at it (TRIGGER_OPS_CA_CERTS is the CA other clients trust too, e.g. curl --cacert):',
     ...env,
     `(also written to ${file})`,
     '',

@@ -29,6 +29,8 @@ export interface Config {
   readonly logLevel: Env['LOG_LEVEL'];
   readonly droplet: { readonly sshPort: number };
   readonly pollIntervalMs: number;
+  /** Absolute path of a PEM file of CA certificates trusted besides the system roots (TRIGGER_OPS_CA_CERTS). */
+  readonly caCertsPath: string | undefined;
   readonly digitalocean: {
     readonly token: string | undefined;
     /** Base URL without /v2. */
@@ -86,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
     pollIntervalMs: e.TRIGGER_OPS_POLL_INTERVAL_MS,
+    caCertsPath: e.TRIGGER_OPS_CA_CERTS === undefined ? undefined : resolve(e.TRIGGER_OPS_CA_CERTS),
     digitalocean: { token: e.DIGITALOCEAN_TOKEN, apiUrl: e.DIGITALOCEAN_API_URL, createSettleSeconds: e.TRIGGER_OPS_CREATE_SETTLE_SECONDS },
     railway: {
       apiUrl: e.RAILWAY_API_URL,

@@ -46,6 +46,8 @@ export const envSchema = z.object({
   DIGITALOCEAN_TOKEN: optionalString,
   // DigitalOcean API base URL without /v2; the sandbox's own URL when it stands in.
   DIGITALOCEAN_API_URL: z.url().default('https://api.digitalocean.com'),
+  // PEM file of CA certificates the DigitalOcean client trusts besides the system's; the sandbox's CA when it stands in.
+  TRIGGER_OPS_CA_CERTS: optionalString,
   // Railway public GraphQL endpoint; the sandbox's own URL when it stands in.
   RAILWAY_API_URL: z.url().default('https://backboard.railway.com/graphql/v2'),
   // Railway account or workspace token (Authorization: Bearer); exclusive with RAILWAY_TOKEN.

@@ -11,6 +11,7 @@ import {
 import { ErrorType } from '../../src/shared/errors';
 import { nullDropletHosts, type DropletHostDriver, type DropletSpec } from '../../sandbox/contracts';
 import { DROPLET_LIST_LAG, startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
+import { fetchTrusting } from '../helpers/https';
 
 /** An OpenSSH ed25519 public key line, and its blob for an independent fingerprint. */
 function sshPublicKey(comment: string): { line: string; md5: string } {
@@ -75,6 +76,7 @@ function recordingHosts(): { driver: DropletHostDriver; created: DropletSpec[]; 
 describe('DigitalOcean adapter against the stand-in', () => {
   let sandbox: DigitalOceanSandbox;
   let api: DigitalOceanApi;
+  let fetch: ReturnType<typeof fetchTrusting>;
   const hosts = recordingHosts();
 
   before(async () => {
@@ -86,7 +88,8 @@ describe('DigitalOcean adapter against the stand-in', () => {
       validateResponses: true,
       rateLimit: { perMinute: 100_000, perHour: 100_000 },
     });
-    api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url, timeoutMs: 2000 });
+    api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url, ca: sandbox.ca, timeoutMs: 2000 });
+    fetch = fetchTrusting(sandbox.ca);
   });
 
   after(async () => {
@@ -295,7 +298,7 @@ describe('DigitalOcean adapter against the stand-in', () => {
   });
 
   it('maps a response slower than the client timeout to Unavailable', async () => {
-    const impatient = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url, timeoutMs: 150 });
+    const impatient = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url, ca: sandbox.ca, timeoutMs: 150 });
     sandbox.faults.failNext('account_get', 1, { hangMs: 600 });
     const { error, failure } = await failureOf(impatient.getAccount());
     assert.equal(error.status, undefined);
@@ -315,7 +318,7 @@ describe('DigitalOcean adapter against the stand-in', () => {
 
   it('rejects a wrong token with 401 mapped to a non-retryable AuthError that does not contain the token', async () => {
     const wrongToken = 'dop_v1_wrong_token_0123456789';
-    const intruder = createDigitalOceanApi({ token: wrongToken, apiUrl: sandbox.url });
+    const intruder = createDigitalOceanApi({ token: wrongToken, apiUrl: sandbox.url, ca: sandbox.ca });
     const { error, failure } = await failureOf(intruder.getAccount());
     assert.equal(error.status, 401);
     assert.equal(error.details.code, 'unauthorized');
@@ -327,7 +330,7 @@ describe('DigitalOcean adapter against the stand-in', () => {
   });
 
   it('maps a refused connection to Unavailable', async () => {
-    const nowhere = createDigitalOceanApi({ token: sandbox.token, apiUrl: 'http://127.0.0.1:1', timeoutMs: 500 });
+    const nowhere = createDigitalOceanApi({ token: sandbox.token, apiUrl: 'https://127.0.0.1:1', timeoutMs: 500 });
     const { failure } = await failureOf(nowhere.getAccount());
     assert.equal(failure.type, ErrorType.Unavailable);
     assert.ok(!failure.message.includes(sandbox.token));
@@ -338,6 +341,7 @@ describe('DigitalOcean rate limits', () => {
   it('sends ratelimit headers on every response and answers the burst limit with 429 and retry-after', async () => {
     const sandbox = await startDigitalOceanApi({ rateLimit: { perMinute: 3, perHour: 10 } });
     try {
+      const fetch = fetchTrusting(sandbox.ca);
       const get = () => fetch(`${sandbox.url}/v2/account`, { headers: { authorization: `Bearer ${sandbox.token}` } });
       const first = await get();
       assert.equal(first.status, 200);
@@ -353,7 +357,7 @@ describe('DigitalOcean rate limits', () => {
       assert.ok(retryAfter > 0 && retryAfter <= 60, `retry-after ${retryAfter}`);
       assert.equal(limited.headers.get('ratelimit-remaining'), '7');
 
-      const api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url });
+      const api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url, ca: sandbox.ca });
       const { failure } = await failureOf(api.getAccount());
       assert.equal(failure.type, ErrorType.RateLimited);
       assert.match(String(failure.nextRetryDelay), /^\d+s$/);

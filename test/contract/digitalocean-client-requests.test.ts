@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
 import { IMAGES, REGIONS, SIZES } from '../../sandbox/digitalocean/catalog';
+import { ensureSandboxTls } from '../../sandbox/tls';
+import { fetchTrustingConfig } from '../helpers/https';
 import { generateEd25519KeyPair } from '../../src/remote/keys';
 import requests from '../../vendor/digitalocean/client-requests.json';
 
@@ -39,13 +44,22 @@ const keyOf = (r: ClientRequest) => `${r.operationId} ${(r.body as { type?: stri
 
 describe('DigitalOcean documented client requests, replayed against the stand-in', () => {
   let sandbox: DigitalOceanSandbox;
+  let dir: string;
+  let fetch: ReturnType<typeof fetchTrustingConfig>;
   let serial = 0;
 
   before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trigger-ops-do-replay-'));
+    const tls = ensureSandboxTls(join(dir, 'tls'));
     // Each sample sets up its own droplet, key and firewall: far more calls a minute than one token may make.
-    sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10, rateLimit: { perMinute: 100_000, perHour: 1_000_000 } });
+    sandbox = await startDigitalOceanApi({ tls, bootDelayMs: 10, actionDelayMs: 10, rateLimit: { perMinute: 100_000, perHour: 1_000_000 } });
+    // Over HTTPS, as other clients reach the real API, trusting the sandbox's CA the way trigger-ops is told to.
+    fetch = fetchTrustingConfig({ TRIGGER_OPS_CA_CERTS: tls.caPath });
   });
-  after(() => sandbox.close());
+  after(async () => {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const call = async (method: string, url: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${sandbox.url}${url}`, {

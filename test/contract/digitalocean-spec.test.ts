@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { createDigitalOceanApi, type DigitalOceanApi } from '../../src/activities/digitalocean';
 import { HANDLERS } from '../../sandbox/digitalocean/handlers';
 import { digitalOceanSpec, startDigitalOceanApi, type DigitalOceanSandbox } from '../../sandbox/digitalocean';
+import { fetchTrusting } from '../helpers/https';
 import vendored from '../../vendor/digitalocean/openapi.json';
 
 function sshPublicKey(): string {
@@ -52,8 +53,10 @@ describe('the vendored DigitalOcean spec', () => {
 
 describe('requests the spec does not allow', () => {
   let sandbox: DigitalOceanSandbox;
+  let fetch: ReturnType<typeof fetchTrusting>;
   before(async () => {
     sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10 });
+    fetch = fetchTrusting(sandbox.ca);
   });
   after(() => sandbox.close());
 
@@ -135,8 +138,10 @@ describe('requests the spec does not allow', () => {
 
 describe('the routes a user inspecting the sandbox calls, answered as the spec says', () => {
   let sandbox: DigitalOceanSandbox;
+  let fetch: ReturnType<typeof fetchTrusting>;
   before(async () => {
     sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10 });
+    fetch = fetchTrusting(sandbox.ca);
   });
   after(() => sandbox.close());
 
@@ -237,7 +242,7 @@ describe('every adapter call', () => {
   let api: DigitalOceanApi;
   before(async () => {
     sandbox = await startDigitalOceanApi({ bootDelayMs: 10, actionDelayMs: 10, validateResponses: true });
-    api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url });
+    api = createDigitalOceanApi({ token: sandbox.token, apiUrl: sandbox.url, ca: sandbox.ca });
   });
   after(() => sandbox.close());
 

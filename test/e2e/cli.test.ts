@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { bundleWorkflows } from '../../scripts/bundle-workflows';
+import { fetchTrustingConfig } from '../helpers/https';
 import { spawnCli, type Spawned } from '../helpers/processes';
 import { startTestTemporal, type TestTemporal } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
@@ -28,7 +29,7 @@ describe('trigger-ops CLI end to end on the sandbox', () => {
   };
 
   const dropletsOf = async (installationId: string): Promise<{ name: string; size_slug: string }[]> => {
-    const res = await fetch(`${sandboxEnv['DIGITALOCEAN_API_URL']}/v2/droplets?tag_name=trigger-ops-${installationId}`, {
+    const res = await fetchTrustingConfig(sandboxEnv)(`${sandboxEnv['DIGITALOCEAN_API_URL']}/v2/droplets?tag_name=trigger-ops-${installationId}`, {
       headers: { authorization: `Bearer ${sandboxEnv['DIGITALOCEAN_TOKEN']}` },
     });
     return ((await res.json()) as { droplets: { name: string; size_slug: string }[] }).droplets;

@@ -75,7 +75,7 @@ describe('the sandbox, end to end through the real clients', () => {
 
   before(async () => {
     sandbox = await startSandbox({ fast: true });
-    api = createDigitalOceanApi({ token: sandbox.env['DIGITALOCEAN_TOKEN']!, apiUrl: sandbox.env['DIGITALOCEAN_API_URL']! });
+    api = createDigitalOceanApi({ token: sandbox.env['DIGITALOCEAN_TOKEN']!, apiUrl: sandbox.env['DIGITALOCEAN_API_URL']!, ca: sandbox.digitalocean.ca });
     const created = await createWebappClient({ baseUrl: sandbox.webapp.url, adminToken: sandbox.webapp.adminToken }).createWorkerGroup({ name: 'sandbox-test' });
     assert.equal(created.outcome, 'created');
     workerToken = created.outcome === 'created' ? created.token : '';

@@ -44,7 +44,7 @@ describe('sandbox timings, forced at run time', () => {
 
   before(async () => {
     sandbox = await startSandbox({ fast: true });
-    api = createDigitalOceanApi({ token: sandbox.env['DIGITALOCEAN_TOKEN']!, apiUrl: sandbox.env['DIGITALOCEAN_API_URL']! });
+    api = createDigitalOceanApi({ token: sandbox.env['DIGITALOCEAN_TOKEN']!, apiUrl: sandbox.env['DIGITALOCEAN_API_URL']!, ca: sandbox.digitalocean.ca });
   });
 
   after(async () => {

@@ -299,6 +299,24 @@ describe('deploy: a fatal failure at any step rolls back completely', () => {
   });
 });
 
+describe('deploy: DigitalOcean over HTTPS', () => {
+  it('a worker not told to trust the API\'s CA fails at once, naming TRIGGER_OPS_CA_CERTS, without the token, creating nothing', async () => {
+    // The sandbox's environment, less the one variable that makes its CA trusted.
+    const world = await startWorld({ env: { TRIGGER_OPS_CA_CERTS: '' } });
+    try {
+      await world.startWorker();
+      const err = await failure(run(world, 'untrusted'));
+      assert.match(err.message, /TLS certificate is not signed by a trusted CA \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\).*set TRIGGER_OPS_CA_CERTS/);
+      const token = world.sandbox.digitalocean.token;
+      assert.ok(!err.message.includes(token) && !JSON.stringify(err.details).includes(token) && !(err.stack ?? '').includes(token));
+      assert.deepEqual(world.sandbox.digitalocean.inspect().callsByOperation, {}, 'no request got through');
+      assertNothingLeft(world, 'untrusted');
+    } finally {
+      await world.close();
+    }
+  });
+});
+
 describe('deploy: Railway preflight and worker credentials', () => {
   it('refuses published insecure default secrets before touching DigitalOcean', async () => {
     const world = await startWorld({ sandbox: { railway: { seed: { secrets: 'insecure-defaults' } } } });

@@ -76,7 +76,7 @@ describe('heal: observe, pick the smallest repair, perform it through the instal
   });
 
   it('a powered-off droplet is powered on', async () => {
-    const api = createDigitalOceanApi({ token: world.sandbox.digitalocean.token, apiUrl: world.sandbox.digitalocean.url });
+    const api = createDigitalOceanApi({ token: world.sandbox.digitalocean.token, apiUrl: world.sandbox.digitalocean.url, ca: world.sandbox.digitalocean.ca });
     const dId = await dropletId();
     await api.dropletAction(dId, { type: 'power_off' });
     await waitFor('the droplet to be off', async () => ((await api.getDroplet(dId)).status === 'off' ? true : undefined), 15_000);
@@ -102,7 +102,7 @@ describe('heal: observe, pick the smallest repair, perform it through the instal
   });
 
   it('a droplet deleted behind our back is replaced through migrate', async () => {
-    const api = createDigitalOceanApi({ token: world.sandbox.digitalocean.token, apiUrl: world.sandbox.digitalocean.url });
+    const api = createDigitalOceanApi({ token: world.sandbox.digitalocean.token, apiUrl: world.sandbox.digitalocean.url, ca: world.sandbox.digitalocean.ca });
     await api.deleteDroplet(await dropletId());
     const events = await healUntilHealthy();
     assert.equal(events[0]?.action, 'replace-droplet', JSON.stringify(events));

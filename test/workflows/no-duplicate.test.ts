@@ -37,7 +37,7 @@ describe('no duplicate, ever', () => {
     // A settle window well past the injected hang and list lag below, and short enough for a test.
     world = await startWorld({ env: { TRIGGER_OPS_CREATE_SETTLE_SECONDS: '30' } });
     worker = await world.startWorker();
-    api = createDigitalOceanApi({ token: world.sandbox.digitalocean.token, apiUrl: world.sandbox.digitalocean.url });
+    api = createDigitalOceanApi({ token: world.sandbox.digitalocean.token, apiUrl: world.sandbox.digitalocean.url, ca: world.sandbox.digitalocean.ca });
   });
   after(async () => {
     await worker?.stop();

@@ -16,6 +16,7 @@ import { ErrorType } from '../../src/shared/errors';
 import { resourceNames } from '../../src/shared/ids';
 import type { MigrateWorkflowInput } from '../../src/shared/lifecycle';
 import { activityDepsFromConfig } from '../../src/worker';
+import { fetchTrusting } from '../helpers/https';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { deployAndAdopt, status } from '../helpers/lifecycle';
 
@@ -63,7 +64,7 @@ describe('ownership: nothing outside the installation is deleted, powered or rec
     const active = (await run('waitForDropletActive', { dropletId: created.id, timeoutSeconds: 30 })) as { ipv4: string };
     dropletB = { ...created, ipv4: active.ipv4 };
     // A droplet someone made by hand and tagged with A's tag, under a name trigger-ops never gives.
-    const res = await fetch(`${world.sandbox.digitalocean.url}/v2/droplets`, {
+    const res = await fetchTrusting(world.sandbox.digitalocean.ca)(`${world.sandbox.digitalocean.url}/v2/droplets`, {
       method: 'POST',
       headers: { authorization: `Bearer ${world.sandbox.digitalocean.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'hand-made', ...placement, tags: [resourceNames(A).tag] }),

@@ -1,7 +1,8 @@
-import { createApiClient } from 'dots-wrapper';
+import { modules } from 'dots-wrapper';
 import { z } from 'zod';
 import { DigitalOceanApiError, toDigitalOceanError } from './errors';
 import { BOUNDS } from '../contract';
+import { httpsAgentTrusting } from '../tls-trust';
 
 // The one file that knows dots-wrapper. Everything else sees DigitalOceanApi and its plain types; every response is
 // parsed with zod, so a surprise in DigitalOcean's answer is a clear error here rather than an undefined later.
@@ -15,6 +16,8 @@ export interface DigitalOceanClientOptions {
   /** Base URL without /v2 (DIGITALOCEAN_API_URL); the sandbox's url in tests. */
   readonly apiUrl?: string;
   readonly timeoutMs?: number;
+  /** CA certificates (PEM) trusted besides the system roots (the file TRIGGER_OPS_CA_CERTS names). */
+  readonly ca?: string;
 }
 
 export type DropletStatus = 'new' | 'active' | 'off' | 'archive';
@@ -255,6 +258,17 @@ function outboundRule(rule: FirewallRule) {
 /** The DigitalOcean adapter, over dots-wrapper. */
 export function createDigitalOceanApi(options: DigitalOceanClientOptions): DigitalOceanApi {
   const base = (options.apiUrl ?? DEFAULT_DIGITALOCEAN_API_URL).replace(/\/+$/, '').replace(/\/v2$/, '');
+  const httpsAgent = options.ca === undefined ? undefined : httpsAgentTrusting(options.ca);
+  // dots-wrapper's own createApiClient, with its context's axios instance given our agent: the library has no agent
+  // option, and only this client (not the process's global agent) trusts the extra CA.
+  const createApiClient = modules.common.createApiClient({
+    modules,
+    createContext: (input) => {
+      const context = modules.common.createContext(input);
+      if (httpsAgent) context.httpClient.defaults.httpsAgent = httpsAgent;
+      return context;
+    },
+  });
   const dots = createApiClient({ token: options.token, endpoint: `${base}/v2`, requestTimeoutInMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS });
 
   /** Runs one call, maps transport errors, and parses `data` with the schema. */

@@ -1,5 +1,7 @@
 import type { ApplicationFailure } from '@temporalio/common';
+import { ErrorType } from '../../shared/errors';
 import { ApiError, errorTypeForStatus, toApiFailure, type ApiErrorDetails } from '../api-error';
+import { certificateProblem } from '../tls-trust';
 
 export interface DigitalOceanErrorDetails extends ApiErrorDetails {
   /** DigitalOcean's error id (`not_found`, …) or the transport's code (`ECONNABORTED`, …). */
@@ -13,8 +15,8 @@ export interface DigitalOceanErrorDetails extends ApiErrorDetails {
 export class DigitalOceanApiError extends ApiError<DigitalOceanErrorDetails> {
   override readonly name = 'DigitalOceanApiError';
 
-  constructor(operation: string, message: string, details: DigitalOceanErrorDetails = {}) {
-    super(operation, errorTypeForStatus(details.status), message, details);
+  constructor(operation: string, message: string, details: DigitalOceanErrorDetails = {}, type: ErrorType = errorTypeForStatus(details.status)) {
+    super(operation, type, message, details);
   }
 
   get requestId(): string | undefined {
@@ -50,6 +52,9 @@ export function toDigitalOceanError(operation: string, err: unknown): unknown {
   const response = err.response;
   if (!response) {
     const code = err.code ?? 'ERR_NETWORK';
+    // No retry makes an untrusted certificate trusted: final, and the message says which setting to change.
+    const certificate = certificateProblem(err.code, 'DIGITALOCEAN_API_URL');
+    if (certificate) return new DigitalOceanApiError(operation, `DigitalOcean ${operation}: ${certificate}`, { code }, ErrorType.ConfigError);
     const what = code === 'ECONNABORTED' || code === 'ETIMEDOUT' ? 'timed out' : `could not connect (${code})`;
     return new DigitalOceanApiError(operation, `DigitalOcean ${operation}: ${what}`, { code });
   }
@@ -70,7 +75,8 @@ export function toDigitalOceanError(operation: string, err: unknown): unknown {
 /**
  * A DigitalOceanApiError as a Temporal failure with a catalogue type: 401/403 AuthError, 404 NotFound, 400/409/422
  * Rejected (none retryable); 429 RateLimited, retried after retry-after (or when the hourly window frees a slot);
- * 5xx, timeouts and connection errors Unavailable. Undefined for errors this adapter did not produce.
+ * 5xx, timeouts and connection errors Unavailable; a TLS certificate it could not verify ConfigError (final). Undefined
+ * for errors this adapter did not produce.
  */
 export function toDigitalOceanFailure(err: unknown, now: () => number = Date.now): ApplicationFailure | undefined {
   if (!(err instanceof DigitalOceanApiError)) return undefined;
