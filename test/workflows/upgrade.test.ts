@@ -54,7 +54,7 @@ describe('upgradeSupervisor on the installation workflow', () => {
     const err = await handle.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'latest' }] }).catch((e: unknown) => e);
     assert.ok(err instanceof WorkflowUpdateFailedError, String(err));
     assert.match(causeChain(err), /input\.version/);
-    const other = await handle.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.4.9' }] });
+    const other = await handle.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.4.6' }] });
     assert.equal(other.outcome, 'rejected');
     assert.match(other.message, /release line/);
   });
