@@ -11,6 +11,8 @@
  *   webapp/        Trigger.dev webapp stand-in, fed by the Railway stand-in (variables, deployments, logs).
  */
 
+import { releaseTags } from './registry';
+
 /** What the DigitalOcean stand-in knows about a droplet when it asks the host driver to bring one up. */
 export interface DropletSpec {
   readonly id: number;
@@ -65,12 +67,19 @@ export function nullDropletHosts(): DropletHostDriver {
   };
 }
 
-/** Supervisor image tags the sandbox "registry" serves; anything else fails to pull like a missing manifest. */
-export const SANDBOX_SUPERVISOR_TAGS = ['v4.5.10', 'v4.5.11', 'v4.5.12', 'v4.5.13'] as const;
 export const SANDBOX_SUPERVISOR_IMAGE = 'ghcr.io/triggerdotdev/supervisor';
 export const SANDBOX_WEBAPP_IMAGE = 'ghcr.io/triggerdotdev/trigger.dev';
-/** The webapp version the seeded Railway project runs. */
-export const SANDBOX_WEBAPP_TAG = 'v4.5.12';
+/**
+ * Supervisor release tags the sandbox registry serves (sandbox/registry.ts, from the vendored list of published
+ * images), oldest first; it also serves the pre-releases and the floating `v4`/`latest`. Anything else fails to pull
+ * as it would on GHCR.
+ */
+export const SANDBOX_SUPERVISOR_TAGS: readonly string[] = releaseTags(SANDBOX_SUPERVISOR_IMAGE);
+/**
+ * The webapp version the seeded Railway project runs: one release behind the newest, so a test can upgrade to a tag
+ * that exists (the newest) and name one that does not (the next patch).
+ */
+export const SANDBOX_WEBAPP_TAG = 'v4.5.11';
 
 /**
  * Faults a test can inject. Every stand-in exposes `faults` with at least `failNext(operation, count, how)` and

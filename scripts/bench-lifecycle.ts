@@ -52,12 +52,12 @@ async function main(): Promise<void> {
       }
     })();
     await sleep(1500);
-    const up = await installationHandle(world, id).executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.13' }] });
+    const up = await installationHandle(world, id).executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.12' }] });
     await sleep(1500);
     sampling = false;
     await sampler;
     const gaps = beats.slice(1).map((b, i) => b - (beats[i] ?? b));
-    console.log(`upgrade v4.5.12 → v4.5.13: ${up.outcome}`);
+    console.log(`upgrade v4.5.11 → v4.5.12: ${up.outcome}`);
     console.log(`  agent-reported downtime (old stopped → new running): ${up.downtimeSeconds ?? '?'} s`);
     console.log(`  controller-measured not connected (old stopped → "Connected to platform"): ${up.notConnectedSeconds ?? '?'} s`);
     console.log(`  webapp: largest gap between heartbeats ${ms(Math.max(...gaps))} (normal interval ${ms(gaps.sort((a, b) => a - b)[Math.floor(gaps.length / 2)] ?? 0)}, sandbox heartbeat 500 ms)`);

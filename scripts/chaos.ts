@@ -182,7 +182,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
       if (!(await status(world, id).catch(() => undefined))?.desired) continue;
 
       // 2. Upgrade through the CLI (which sends it again until a worker takes it), killed anywhere.
-      const target = round % 2 === 0 ? 'v4.5.11' : 'v4.5.13';
+      const target = round % 2 === 0 ? 'v4.5.10' : 'v4.5.12';
       await scenario(`upgrade to ${target}`, 4_000, async () => cliDone(cli(['upgrade', target, '--json']), 'upgrade'), alive);
 
       // 3. Blue-green migrate, killed anywhere.
@@ -251,7 +251,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
       // 6. Upgrade, migrate and heal at once, with a kill among them.
       await scenario('concurrent operations', 6_000, async () => {
-        const runs = [cli(['upgrade', 'v4.5.12', '--json']), cli(['migrate', '--size', 's-2vcpu-4gb', '--json']), cli(['heal'])];
+        const runs = [cli(['upgrade', 'v4.5.11', '--json']), cli(['migrate', '--size', 's-2vcpu-4gb', '--json']), cli(['heal'])];
         return async () => {
           for (const [i, run] of runs.entries()) await cliDone(run, ['upgrade', 'migrate', 'heal'][i] ?? 'op')();
         };

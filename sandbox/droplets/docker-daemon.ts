@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { get } from 'node:http';
 import { SANDBOX_SUPERVISOR_IMAGE } from '../contracts';
+import { pullRefusal } from '../registry';
 import { Sleeps } from '../timings';
 import type { CommandIo, CommandRequest } from './command-socket';
 import type { RestartPolicy } from './compose';
@@ -174,7 +175,8 @@ export class DockerDaemon {
   /** Pulls an image: instant when present, else it takes the drawn pull duration (per image, like a download). */
   pull(ref: string): Promise<PullResult> {
     const image = normaliseImage(ref);
-    if (!this.options.registry.has(image)) return Promise.resolve({ ok: false, error: 'manifest unknown' });
+    const refused = pullRefusal(image, this.options.registry);
+    if (refused) return Promise.resolve({ ok: false, error: refused });
     if (this.images.has(image)) return Promise.resolve({ ok: true, fresh: false });
     const pending = this.pulls.get(image);
     if (pending) return pending;

@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
-import { SANDBOX_SUPERVISOR_IMAGE, SANDBOX_SUPERVISOR_TAGS, type DropletHostDriver, type DropletSpec } from '../contracts';
+import { SANDBOX_SUPERVISOR_IMAGE, type DropletHostDriver, type DropletSpec } from '../contracts';
+import { newestRelease, registryImageRefs } from '../registry';
 import { delayMs, type Delay } from '../timings';
 import type { CloudInitStatus, WrittenFile } from './cloud-init';
 import { normaliseImage, type ContainerState, type HealthStatus } from './docker-daemon';
@@ -7,16 +8,6 @@ import { Droplet, otherHostKeys, type DropletRuntime, type HostCall, type PowerS
 import { allocateLoopbackAddress } from './loopback';
 
 export type { HostCall, PowerState } from './droplet';
-
-/** The docker-socket-proxy images the sandbox registry serves next to the supervisor tags. */
-export const SANDBOX_DOCKER_PROXY_IMAGES = [
-  'tecnativa/docker-socket-proxy:latest',
-  'tecnativa/docker-socket-proxy:v0.3.0',
-  'tecnativa/docker-socket-proxy:0.3.0',
-  'ghcr.io/tecnativa/docker-socket-proxy:latest',
-  'ghcr.io/tecnativa/docker-socket-proxy:0.3.0',
-  'ghcr.io/tecnativa/docker-socket-proxy:v0.3.0',
-] as const;
 
 export interface DropletHostsOptions {
   /** All droplet state lives under it (one directory per droplet); removed by close(). */
@@ -33,7 +24,10 @@ export interface DropletHostsOptions {
   readonly supervisorConnectMs?: Delay;
   /** The simulated supervisor's heartbeat interval. Default 30 s, like the real one. */
   readonly supervisorHeartbeatMs?: Delay;
-  /** Image references the sandbox registry serves; others fail to pull with `manifest unknown`. */
+  /**
+   * Image references the sandbox registry serves. Default: the vendored list of published images (sandbox/registry.ts);
+   * others fail to pull as on the real registry (`manifest unknown` for a missing tag).
+   */
   readonly knownImages?: readonly string[];
   /** First delay of Docker's restart backoff (doubles per restart). Default 100 ms, as in Docker. */
   readonly restartBackoffMs?: number;
@@ -118,20 +112,11 @@ export interface DropletHosts extends DropletHostDriver {
   close(): Promise<void>;
 }
 
-/** `…/supervisor:v4.5.12` → `4.5.12`; floating tags (`latest`, `v4`) resolve to the newest known tag. */
+/** `…/supervisor:v4.5.12` → `4.5.12`; floating tags (`latest`, `v4`) resolve to the newest release. */
 function workerVersionOf(ref: string): string {
   const tag = normaliseImage(ref).split(':').pop() ?? '';
   if (/^v?\d+\.\d+\.\d+/.test(tag)) return tag.replace(/^v/, '');
-  return (SANDBOX_SUPERVISOR_TAGS[SANDBOX_SUPERVISOR_TAGS.length - 1] ?? 'v0.0.0').replace(/^v/, '');
-}
-
-export function defaultKnownImages(): string[] {
-  return [
-    ...SANDBOX_SUPERVISOR_TAGS.map((tag) => `${SANDBOX_SUPERVISOR_IMAGE}:${tag}`),
-    `${SANDBOX_SUPERVISOR_IMAGE}:v4`,
-    `${SANDBOX_SUPERVISOR_IMAGE}:latest`,
-    ...SANDBOX_DOCKER_PROXY_IMAGES,
-  ];
+  return newestRelease(SANDBOX_SUPERVISOR_IMAGE).tag.replace(/^v/, '');
 }
 
 /**
@@ -149,7 +134,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
     imagePullMs: () => delayMs(options.imagePullMs ?? 0),
     supervisorConnectMs: () => delayMs(options.supervisorConnectMs ?? 0),
     heartbeatIntervalMs: () => delayMs(options.supervisorHeartbeatMs ?? 30_000),
-    registry: new Set((options.knownImages ?? defaultKnownImages()).map(normaliseImage)),
+    registry: new Set((options.knownImages ?? registryImageRefs()).map(normaliseImage)),
     workerVersionOf,
     restartBackoffMs: options.restartBackoffMs ?? 100,
     restartBackoffMaxMs: options.restartBackoffMaxMs ?? 2_000,

@@ -17,7 +17,7 @@ export interface TriggerTemplateSeed {
   readonly projectName?: string;
   /** Public origin of the webapp; the webapp stand-in's listening address when it runs. */
   readonly webappOrigin?: string;
-  /** Webapp image; default `ghcr.io/triggerdotdev/trigger.dev:v4.5.12`. */
+  /** Webapp image; default `ghcr.io/triggerdotdev/trigger.dev:` + SANDBOX_WEBAPP_TAG (v4.5.11). */
   readonly webappImage?: string;
   /**
    * `generated` (default): unique values as the template's `secret()` functions make them; `insecure-defaults`: the

@@ -44,7 +44,7 @@ describe('Railway adapter against the stand-in', () => {
     assert.deepEqual(p.environments.map((e) => e.name).sort(), ['production', 'staging']);
     const env = await account.getEnvironment(sandbox.environmentId, sandbox.projectId);
     const web = env.serviceInstances.find((i) => i.serviceId === sandbox.serviceIds.webapp);
-    assert.equal(web?.image, 'ghcr.io/triggerdotdev/trigger.dev:v4.5.12');
+    assert.equal(web?.image, 'ghcr.io/triggerdotdev/trigger.dev:v4.5.11');
     assert.equal(web?.latestDeployment?.status, 'SUCCESS');
     assert.equal(web?.domains.length, 1);
   });
@@ -165,9 +165,9 @@ describe('Railway adapter against the stand-in', () => {
 
   it('sets a service image without deploying it', async () => {
     const count = sandbox.inspect().deployments.length;
-    await account.setServiceImage(sandbox.environmentId, sandbox.serviceIds.webapp, 'ghcr.io/triggerdotdev/trigger.dev:v4.5.13');
+    await account.setServiceImage(sandbox.environmentId, sandbox.serviceIds.webapp, 'ghcr.io/triggerdotdev/trigger.dev:v4.5.12');
     const env = await account.getEnvironment(sandbox.environmentId);
-    assert.equal(env.serviceInstances.find((i) => i.serviceId === sandbox.serviceIds.webapp)?.image, 'ghcr.io/triggerdotdev/trigger.dev:v4.5.13');
+    assert.equal(env.serviceInstances.find((i) => i.serviceId === sandbox.serviceIds.webapp)?.image, 'ghcr.io/triggerdotdev/trigger.dev:v4.5.12');
     assert.equal(sandbox.inspect().deployments.length, count);
   });
 

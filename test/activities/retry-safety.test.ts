@@ -264,35 +264,35 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
     input: host,
     check: (a, b, w) => {
       assert.deepEqual(b, a);
-      assertSupervisor(w.after, 'v4.5.12', 'exited');
+      assertSupervisor(w.after, 'v4.5.11', 'exited');
     },
   },
   applySupervisorConfig: {
-    input: () => ({ ...host(), dropletId: deployed.droplet.id, ...webappTarget(), webappServiceId: webappTarget().serviceId, supervisorVersion: 'v4.5.12', apiUrl: world.sandbox.webapp.url }),
-    settle: () => healthy('v4.5.12'),
+    input: () => ({ ...host(), dropletId: deployed.droplet.id, ...webappTarget(), webappServiceId: webappTarget().serviceId, supervisorVersion: 'v4.5.11', apiUrl: world.sandbox.webapp.url }),
+    settle: () => healthy('v4.5.11'),
     check: (a, b, w) => {
       assert.deepEqual(b, a);
       assert.deepEqual([a.changed, a.configHash], [false, deployed.configHash]);
-      assertSupervisor(w.after, 'v4.5.12');
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   restartSupervisor: {
     input: host,
-    settle: () => healthy('v4.5.12'),
+    settle: () => healthy('v4.5.11'),
     check: (a, b, w) => {
       assert.deepEqual(b, a);
       assert.notDeepEqual(w.after.pids, w.before.pids, 'the first attempt restarted it');
-      assertSupervisor(w.after, 'v4.5.12');
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   cancelDropletOperation: {
-    // An upgrade to v4.5.11 caught in a slow pull (before its commit point): the run a cancel is for.
+    // An upgrade to v4.5.10 caught in a slow pull (before its commit point): the run a cancel is for.
     before: async () => {
       world.sandbox.timings.force('imagePull', 6_000, { times: 1 });
-      const upgrade = setup('upgradeSupervisorOnDroplet', { ...host(), version: 'v4.5.11', healthTimeoutSeconds: 30, opId: 'retry-safety-cancelled' });
+      const upgrade = setup('upgradeSupervisorOnDroplet', { ...host(), version: 'v4.5.10', healthTimeoutSeconds: 30, opId: 'retry-safety-cancelled' });
       upgrade.catch(() => undefined);
-      const pulling = () => world.sandbox.droplets.inspect(deployed.droplet.id).pulling.some((i) => i.endsWith(':v4.5.11'));
-      await waitFor('the upgrade to pull v4.5.11 on the droplet', () => (pulling() ? true : undefined), 30_000, 20);
+      const pulling = () => world.sandbox.droplets.inspect(deployed.droplet.id).pulling.some((i) => i.endsWith(':v4.5.10'));
+      await waitFor('the upgrade to pull v4.5.10 on the droplet', () => (pulling() ? true : undefined), 30_000, 20);
       cancelled = upgrade;
     },
     input: () => ({ ...host(), opId: 'retry-safety-cancelled' }),
@@ -302,51 +302,51 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
       assert.deepEqual([a, b], [{ cancelled: true }, { cancelled: false }]);
       await assert.rejects(cancelled, /cancelled/);
       assert.deepEqual(w.after.pids, w.before.pids, 'the supervisor was never touched');
-      assertSupervisor(w.after, 'v4.5.12');
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   upgradeSupervisorOnDroplet: {
-    input: () => ({ ...host(), version: 'v4.5.13', healthTimeoutSeconds: 30, opId: 'retry-safety-upgrade' }),
+    input: () => ({ ...host(), version: 'v4.5.12', healthTimeoutSeconds: 30, opId: 'retry-safety-upgrade' }),
     check: (a, b, w) => {
       assert.deepEqual(recreated(b), recreated(a));
-      assert.deepEqual([a.changed, a.tag, a.previousTag, a.healthy], [true, 'v4.5.13', 'v4.5.12', true]);
-      assertSupervisor(w.after, 'v4.5.13');
+      assert.deepEqual([a.changed, a.tag, a.previousTag, a.healthy], [true, 'v4.5.12', 'v4.5.11', true]);
+      assertSupervisor(w.after, 'v4.5.12');
     },
   },
   rollbackSupervisorOnDroplet: {
-    input: () => ({ ...host(), version: 'v4.5.12', healthTimeoutSeconds: 30, opId: 'retry-safety-rollback' }),
+    input: () => ({ ...host(), version: 'v4.5.11', healthTimeoutSeconds: 30, opId: 'retry-safety-rollback' }),
     check: (a, b, w) => {
       assert.deepEqual(recreated(b), recreated(a));
-      assert.deepEqual([a.changed, a.tag, a.healthy], [true, 'v4.5.12', true]);
-      assertSupervisor(w.after, 'v4.5.12');
+      assert.deepEqual([a.changed, a.tag, a.healthy], [true, 'v4.5.11', true]);
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   pruneDocker: {
     input: host,
     check: (a, b, w) => {
       assert.deepEqual(b, a);
-      assert.ok(!w.after.droplet?.images.some((i) => /:v4\.5\.1[13]$/.test(i)), `unused images pruned: ${w.after.droplet?.images.join(', ')}`);
-      assertSupervisor(w.after, 'v4.5.12');
+      assert.ok(!w.after.droplet?.images.some((i) => /:v4\.5\.1[02]$/.test(i)), `unused images pruned: ${w.after.droplet?.images.join(', ')}`);
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   startDocker: {
     before: () => world.sandbox.droplets.faults.stopDocker(deployed.droplet.id),
     input: host,
-    settle: () => healthy('v4.5.12'),
+    settle: () => healthy('v4.5.11'),
     check: (a, b, w) => {
       assert.deepEqual(b, a);
       assert.equal(w.after.droplet?.docker, true);
-      assertSupervisor(w.after, 'v4.5.12');
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   powerDroplet: {
     input: () => ({ installationId: ID, dropletId: deployed.droplet.id, action: 'power_cycle', timeoutSeconds: 30 }),
-    settle: () => healthy('v4.5.12'),
+    settle: () => healthy('v4.5.11'),
     // A power cycle has no operation id: a repeat cycles again, so the processes are new; the state is the same.
     repeatMayChange: ['pids'],
     check: (a, b, w) => {
       assert.deepEqual([a, b], [{ completed: true }, { completed: true }]);
-      assertSupervisor(w.after, 'v4.5.12');
+      assertSupervisor(w.after, 'v4.5.11');
     },
   },
   retireInstallation: {
@@ -368,7 +368,7 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
     input: () => ({ installationId: ID }),
     check: (a, b, w) => {
       assert.deepEqual([a, b], [{ stopped: 1 }, { stopped: 1 }]);
-      assertSupervisor(w.after, 'v4.5.12', 'exited');
+      assertSupervisor(w.after, 'v4.5.11', 'exited');
     },
   },
   deleteDroplets: {

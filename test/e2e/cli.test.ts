@@ -74,27 +74,27 @@ describe('trigger-ops CLI end to end on the sandbox', () => {
   it('deploy shows its steps and a summary', async () => {
     const out = await cli(['deploy', '-i', 'e2e']);
     for (const step of ['railway-preflight', 'worker-token', 'droplet', 'cloud-init', 'health-gate']) assert.match(out, new RegExp(`✓ ${step}`));
-    assert.match(out, /Deployed "e2e": supervisor v4\.5\.12 is connected and healthy/);
+    assert.match(out, /Deployed "e2e": supervisor v4\.5\.11 is connected and healthy/);
     assert.equal((await dropletsOf('e2e')).length, 1);
   });
 
   it('status shows the installation as JSON and as a table', async () => {
     const json = JSON.parse(await cli(['status', '-i', 'e2e', '--json'])) as { desired: { supervisorVersion: string; droplet: { name: string } } };
-    assert.equal(json.desired.supervisorVersion, 'v4.5.12');
+    assert.equal(json.desired.supervisorVersion, 'v4.5.11');
     assert.equal(json.desired.droplet.name, 'tops-e2e-g1');
     const table = await cli(['status', '-i', 'e2e']);
-    assert.match(table, /supervisor\s+│\s+v4\.5\.12/);
+    assert.match(table, /supervisor\s+│\s+v4\.5\.11/);
     assert.match(table, /price\s+│\s+\$24\.00\/month/);
   });
 
-  it('upgrade rejects a floating tag with a clear sentence, then upgrades to v4.5.13', async () => {
+  it('upgrade rejects a floating tag with a clear sentence, then upgrades to v4.5.12', async () => {
     const refused = await cli(['upgrade', 'latest', '-i', 'e2e'], 2);
     assert.match(refused, /pinned release tag/);
-    const out = await cli(['upgrade', 'v4.5.13', '-i', 'e2e']);
+    const out = await cli(['upgrade', 'v4.5.12', '-i', 'e2e']);
     assert.match(out, /… upgrade: /, 'the steps are shown while it runs');
-    assert.match(out, /upgraded: upgraded v4\.5\.12 → v4\.5\.13/);
+    assert.match(out, /upgraded: upgraded v4\.5\.11 → v4\.5\.12/);
     const json = JSON.parse(await cli(['status', '-i', 'e2e', '--json'])) as { desired: { supervisorVersion: string } };
-    assert.equal(json.desired.supervisorVersion, 'v4.5.13');
+    assert.equal(json.desired.supervisorVersion, 'v4.5.12');
   });
 
   it('migrate moves the supervisor to a bigger droplet and leaves exactly one', async () => {

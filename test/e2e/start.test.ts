@@ -46,7 +46,7 @@ it('npm start deploys on the sandbox with progress and a summary, and Ctrl-C sto
     for (const step of ['railway-preflight', 'worker-token', 'ssh-key', 'firewall', 'droplet', 'cloud-init', 'supervisor-config', 'health-gate', 'hand-over']) {
       assert.match(out, new RegExp(`✓ ${step}\\b`));
     }
-    assert.match(out, /Deployed "sandbox": supervisor v4\.5\.12 is connected and healthy\./);
+    assert.match(out, /Deployed "sandbox": supervisor v4\.5\.11 is connected and healthy\./);
     assert.match(out, /Temporal UI: http:\/\/127\.0\.0\.1:\d+/);
     assert.ok(processesMentioning(dataDir).length > 0, 'the embedded Temporal server runs with its state in the data dir');
 

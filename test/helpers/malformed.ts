@@ -121,7 +121,7 @@ export function messageCases(installed: { result: DeployResult; desired: Desired
   const ended = { deployWorkflowId: 'deploy:door', message: 'rolled back' };
   return {
     signals: {
-      upgradeSupervisor: { kind: 'upgrade', refusedAs: 'Invalid upgradeSupervisor input: ', cases: malformed({ version: 'v4.5.13' }, 'version') },
+      upgradeSupervisor: { kind: 'upgrade', refusedAs: 'Invalid upgradeSupervisor input: ', cases: malformed({ version: 'v4.5.12' }, 'version') },
       migrate: { kind: 'migrate', refusedAs: 'Invalid migrate input: ', cases: malformed({ size: 's-4vcpu-8gb', reason: 'more room' }, 'reason') },
       heal: {
         kind: 'heal',
@@ -134,7 +134,7 @@ export function messageCases(installed: { result: DeployResult; desired: Desired
       deployEnded: { kind: 'deploy', refusedAs: 'Invalid deployEnded signal: ', cases: malformed(ended, 'message') },
     } as Record<string, { kind: string; refusedAs: string; cases: Malformed[] }>,
     updates: {
-      upgradeSupervisor: { refusedAs: 'Invalid upgradeSupervisor input: ', cases: malformed({ version: 'v4.5.13' }, 'version', [{ label: 'a floating tag', args: input({ version: 'latest' }), names: /^input\.version: must be a pinned release tag/ }]) },
+      upgradeSupervisor: { refusedAs: 'Invalid upgradeSupervisor input: ', cases: malformed({ version: 'v4.5.12' }, 'version', [{ label: 'a floating tag', args: input({ version: 'latest' }), names: /^input\.version: must be a pinned release tag/ }]) },
       migrate: { refusedAs: 'Invalid migrate input: ', cases: malformed({ region: 'fra1' }, 'region') },
       configure: { refusedAs: 'Invalid configure input: ', cases: malformed({ repairCapPerHour: 3 }, 'repairCapPerHour', [{ label: 'a value out of range', args: input({ healIntervalSeconds: 0 }), names: /^input\.healIntervalSeconds: / }]) },
       beginDeploy: { refusedAs: 'Invalid beginDeploy input: ', cases: malformed({ deployWorkflowId: 'deploy:door' }, 'deployWorkflowId') },

@@ -39,7 +39,7 @@ describe('realistic timings: deploy, signalled upgrade and heal, end to end', ()
     await world?.close();
   });
 
-  it('deploys, upgrades v4.5.12 → v4.5.13 on a signal (a 90 s pull), heals a killed supervisor, tears down', async (t) => {
+  it('deploys, upgrades v4.5.11 → v4.5.12 on a signal (a 90 s pull), heals a killed supervisor, tears down', async (t) => {
     assert.equal(world.sandbox.timings.profile, 'realistic');
     const handle = installationHandle(world, id);
 
@@ -54,10 +54,10 @@ describe('realistic timings: deploy, signalled upgrade and heal, end to end', ()
     t.diagnostic(`deploy took ${deploySeconds} s`);
     // At least a create (30 s) and cloud-init (60 s) and the pull (20 s) happened one after another.
     assert.ok(deploySeconds >= 110, `a realistic deploy took only ${deploySeconds} s`);
-    assert.equal(result.supervisorVersion, 'v4.5.12');
+    assert.equal(result.supervisorVersion, 'v4.5.11');
     assert.equal(owned().length, 1);
     assert.equal(owned()[0]?.status, 'active');
-    assert.equal(instance()?.workerVersion, '4.5.12');
+    assert.equal(instance()?.workerVersion, '4.5.11');
 
     await waitFor('the installation to adopt the deploy', async () => ((await status(world, id)).desired ? true : undefined), 60_000, 500);
     // Heal checks are driven by this test, not by the minute schedule.
@@ -65,7 +65,7 @@ describe('realistic timings: deploy, signalled upgrade and heal, end to end', ()
 
     // Upgrade on a signal; the one pull it makes takes the longest realistic time.
     world.sandbox.timings.force('imagePull', 90_000, { times: 1 });
-    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.13' });
+    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.12' });
     const upgraded = await waitFor<OperationRecord>('the upgrade to finish', async () => {
       const last = (await status(world, id)).recent[0];
       if (last?.kind !== 'upgrade') return undefined;
@@ -75,8 +75,8 @@ describe('realistic timings: deploy, signalled upgrade and heal, end to end', ()
     const upgradeSeconds = seconds(upgraded.startedAt, upgraded.finishedAt);
     t.diagnostic(`upgrade took ${upgradeSeconds} s: ${upgraded.message}`);
     assert.ok(upgradeSeconds >= 90, `the upgrade took ${upgradeSeconds} s, less than its forced 90 s pull`);
-    assert.equal(instance()?.workerVersion, '4.5.13');
-    assert.equal((await status(world, id)).desired?.supervisorVersion, 'v4.5.13');
+    assert.equal(instance()?.workerVersion, '4.5.12');
+    assert.equal((await status(world, id)).desired?.supervisorVersion, 'v4.5.12');
     assert.equal(owned().length, 1);
 
     // Heal: the killed supervisor comes back through Docker's restart policy but needs seconds to connect; a heal
@@ -96,7 +96,7 @@ describe('realistic timings: deploy, signalled upgrade and heal, end to end', ()
     assert.equal(healed.recent[0]?.kind, 'heal');
     assert.equal(healed.recent[0]?.outcome, 'succeeded');
     assert.ok(healed.conditions.every((c) => c.status === 'True'), JSON.stringify(healed.conditions));
-    assert.equal(instance()?.workerVersion, '4.5.13');
+    assert.equal(instance()?.workerVersion, '4.5.12');
 
     // Teardown leaves nothing of the installation.
     const removed = await world.temporal.client.workflow.execute(teardown, {

@@ -12,8 +12,8 @@ import { spawnCli, type Spawned } from '../helpers/processes';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
 
-const FROM = 'v4.5.12';
-const TO = 'v4.5.13';
+const FROM = 'v4.5.11';
+const TO = 'v4.5.12';
 
 /**
  * How often the installation scheduled an activity, and the attempt each one finished on (a history keeps only the

@@ -75,7 +75,7 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
         stdin: readAgentScript(),
       });
       assert.equal(installed.code, 0, installed.stderr);
-      const applied = await agent(conn, agentApplyCommand({ env: env('v4.5.12'), compose: COMPOSE, op: 'apply-1' }));
+      const applied = await agent(conn, agentApplyCommand({ env: env('v4.5.11'), compose: COMPOSE, op: 'apply-1' }));
       assert.equal(applied.code, 0, applied.stdout + applied.stderr);
     } finally {
       conn.dispose();
@@ -89,14 +89,14 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
 
   it('a retry after the connection dropped mid-upgrade adopts the run, and one supervisor runs the new tag', async () => {
     pullMs = 4_000;
-    const cmd = agentUpgradeCommand('v4.5.13', { waitSeconds: 30, op: 'upgrade-1' });
+    const cmd = agentUpgradeCommand('v4.5.12', { waitSeconds: 30, op: 'upgrade-1' });
     const first = await connect();
     const firstSteps: string[] = [];
     const attempt = agent(first, cmd, firstSteps).then(
       (r) => r,
       (err: unknown) => err,
     );
-    await waitFor('the pull to start', () => firstSteps.find((s) => s.startsWith('pulling ghcr.io/triggerdotdev/supervisor:v4.5.13')));
+    await waitFor('the pull to start', () => firstSteps.find((s) => s.startsWith('pulling ghcr.io/triggerdotdev/supervisor:v4.5.12')));
     assert.ok(hosts.faults.dropConnections(1) > 0);
     const lost = await attempt;
     assert.ok(lost instanceof Error || (lost as { code: number }).code !== 0, 'the first attempt lost its connection');
@@ -109,10 +109,10 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       const out = parseAgentOutput('upgrade', r.stdout);
       assert.ok(out.ok && 'downtimeSeconds' in out, r.stdout);
-      assert.deepEqual([out.adopted, out.changed, out.tag, out.previousTag, out.running], [true, true, 'v4.5.13', 'v4.5.12', true]);
+      assert.deepEqual([out.adopted, out.changed, out.tag, out.previousTag, out.running], [true, true, 'v4.5.12', 'v4.5.11', true]);
       assert.equal(typeof out.downtimeSeconds, 'number');
       assert.ok(steps.includes('joining operation upgrade-1, already running'), steps.join('\n'));
-      assert.ok(steps.includes('recreating the supervisor with v4.5.13'), steps.join('\n'));
+      assert.ok(steps.includes('recreating the supervisor with v4.5.12'), steps.join('\n'));
     } finally {
       second.dispose();
     }
@@ -120,7 +120,7 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
     const supervisors = hosts.inspect(1).containers.filter((c) => c.image.includes('/supervisor:'));
     assert.deepEqual(
       supervisors.map((c) => [c.name, c.image, c.state]),
-      [['trigger-supervisor-1', 'ghcr.io/triggerdotdev/supervisor:v4.5.13', 'running']],
+      [['trigger-supervisor-1', 'ghcr.io/triggerdotdev/supervisor:v4.5.12', 'running']],
     );
     // The first attempt's own process went too (its next write hit the closed connection): nothing of the agent runs.
     await waitFor('no agent process left', () => (agentProcesses(hosts).length === 0 ? true : undefined), 15_000);
@@ -130,7 +130,7 @@ describe('agent on a sandbox droplet: dropped SSH connections', () => {
     pullMs = 60_000;
     const conn = await connect();
     const steps: string[] = [];
-    const attempt = agent(conn, agentUpgradeCommand('v4.5.11', { op: 'upgrade-2' }), steps).catch((err: unknown) => err);
+    const attempt = agent(conn, agentUpgradeCommand('v4.5.10', { op: 'upgrade-2' }), steps).catch((err: unknown) => err);
     await waitFor('the pull to start', () => steps.find((s) => s.startsWith('pulling ')));
     assert.ok(agentProcesses(hosts).length > 0);
     await hosts.powerOff(1);

@@ -253,11 +253,11 @@ describe('sandbox droplets', () => {
     const { ipv4 } = await hosts.create(dropletSpec(106, cloudConfig(keys)));
     const conn = await connect(ipv4);
     try {
-      const pull = await sh(conn, 'docker pull ghcr.io/triggerdotdev/supervisor:v9.9.9');
+      const pull = await sh(conn, 'docker pull ghcr.io/triggerdotdev/supervisor:v4.5.13');
       assert.equal(pull.code, 1);
       assert.equal(pull.stderr, 'Error response from daemon: manifest unknown\n');
       await writeSupervisor(conn, {
-        TRIGGER_IMAGE_TAG: 'v9.9.9',
+        TRIGGER_IMAGE_TAG: 'v4.5.13',
         TRIGGER_API_URL: platform.url,
         TRIGGER_WORKER_TOKEN: token,
         MANAGED_WORKER_SECRET: 'wrong',
@@ -266,7 +266,7 @@ describe('sandbox droplets', () => {
       const badUp = await sh(conn, `${COMPOSE_CMD} up -d`);
       assert.equal(badUp.code, 1);
       assert.match(badUp.stderr, /manifest unknown/);
-      await sh(conn, `sed -i s/v9.9.9/v4.5.11/ ${DIR}/.env`);
+      await sh(conn, `sed -i s/v4.5.13/v4.5.11/ ${DIR}/.env`);
       const up = await sh(conn, `${COMPOSE_CMD} pull && ${COMPOSE_CMD} up -d`);
       assert.equal(up.code, 0, up.stderr);
       const restarts = await waitFor('crash loop', async () => {

@@ -23,6 +23,8 @@ import {
   type AgentCommand,
   type AgentVerb,
 } from '../../src/remote/agent-commands';
+import { SANDBOX_SUPERVISOR_IMAGE } from '../../sandbox/contracts';
+import { releaseTags } from '../../sandbox/registry';
 import { agentScriptVersion, readAgentScript } from '../../src/remote/agent-script';
 import {
   buildSupervisorCompose,
@@ -157,7 +159,7 @@ printf '{\\n "errors": [],\\n "extended_status": "done",\\n "status": "done"\\n}
 `;
 
 const ENV_INPUT: SupervisorEnvInput = {
-  imageTag: 'v4.5.12',
+  imageTag: 'v4.5.11',
   apiUrl: 'https://trigger.example.com',
   workerToken: 'tr_wgt_0123456789abcdefghijABCDEFGHIJ0123456789',
   managedWorkerSecret: '9f86d081884c7d659a2feaa0c55ad015',
@@ -199,7 +201,8 @@ describe('agent.sh', () => {
     install(join(bin, 'cloud-init'), FAKE_CLOUD_INIT);
     // Where cloud-init puts it in the sandbox: the droplet's own /usr/local/bin, on PATH after the stand-ins.
     install(join(root, 'usr/local/bin/trigger-ops-agent'), readAgentScript());
-    writeFileSync(join(state, 'known-tags'), 'v4.5.10\nv4.5.11\nv4.5.12\nv4.5.13\n');
+    // The fake docker pulls what the real registry has (the vendored list); anything else is a missing manifest.
+    writeFileSync(join(state, 'known-tags'), `${releaseTags(SANDBOX_SUPERVISOR_IMAGE).join('\n')}\n`);
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -275,7 +278,7 @@ describe('agent.sh', () => {
     resetCalls();
     const { code, out } = runVerb('apply', agentApplyCommand({ env, compose }));
     assert.equal(code, 0, JSON.stringify(out));
-    assert.deepEqual(out, { ok: true, changed: true, started: true, hash: configHash(compose, env), tag: 'v4.5.12', previousTag: null });
+    assert.deepEqual(out, { ok: true, changed: true, started: true, hash: configHash(compose, env), tag: 'v4.5.11', previousTag: null });
     assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), env);
     assert.equal(readFileSync(join(supDir(), 'compose.yaml'), 'utf8'), compose);
     assert.equal(statSync(join(supDir(), '.env')).mode & 0o777, 0o600);
@@ -309,8 +312,8 @@ describe('agent.sh', () => {
     assert.equal(out.supervisor.restarting, false);
     assert.equal(out.supervisor.health, 'healthy');
     assert.equal(out.supervisor.restartCount, 0);
-    assert.equal(out.supervisor.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
-    assert.equal(out.supervisor.tag, 'v4.5.12');
+    assert.equal(out.supervisor.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.11');
+    assert.equal(out.supervisor.tag, 'v4.5.11');
     assert.match(out.supervisor.startedAt ?? '', /^\d{4}-\d\d-\d\dT/);
     assert.equal(out.supervisor.connectedToPlatform, true);
     assert.equal(out.supervisor.failedToConnectRecent, 1);
@@ -318,7 +321,7 @@ describe('agent.sh', () => {
     assert.deepEqual(out.config, {
       applied: true,
       hash: configHash(compose, env),
-      tag: 'v4.5.12',
+      tag: 'v4.5.11',
       previousTag: null,
       appliedAt: (json['config'] as { appliedAt: string }).appliedAt,
     });
@@ -333,7 +336,7 @@ describe('agent.sh', () => {
       assert.ok(out.ok && 'supervisor' in out && out.supervisor);
       assert.equal(out.supervisor.state, 'running');
       assert.equal(out.supervisor.health, 'starting');
-      assert.equal(out.supervisor.tag, 'v4.5.12');
+      assert.equal(out.supervisor.tag, 'v4.5.11');
       assert.equal(out.supervisor.connectedToPlatform, false);
       assert.equal(out.supervisor.failedToConnectRecent, 0);
       assert.equal(out.supervisor.lastFailedToConnect, null);
@@ -344,13 +347,13 @@ describe('agent.sh', () => {
 
   it('upgrade pulls first, recreates with the new tag, keeps the previous tag and measures the gap', () => {
     resetCalls();
-    const { code, out } = runVerb('upgrade', agentUpgradeCommand('v4.5.13', { waitSeconds: 10 }));
+    const { code, out } = runVerb('upgrade', agentUpgradeCommand('v4.5.12', { waitSeconds: 10 }));
     assert.equal(code, 0, JSON.stringify(out));
-    const upgradedEnv = buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.13' });
+    const upgradedEnv = buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.12' });
     assert.ok(out.ok && 'downtimeSeconds' in out);
     assert.equal(out.changed, true);
-    assert.equal(out.tag, 'v4.5.13');
-    assert.equal(out.previousTag, 'v4.5.12');
+    assert.equal(out.tag, 'v4.5.12');
+    assert.equal(out.previousTag, 'v4.5.11');
     assert.equal(out.running, true);
     assert.equal(typeof out.downtimeSeconds, 'number');
     assert.ok(out.downtimeSeconds! >= 0.1 && out.downtimeSeconds! < 10);
@@ -363,17 +366,17 @@ describe('agent.sh', () => {
     assert.deepEqual(order, ['pull', 'up']);
     const status = parseAgentOutput('status', run(agentStatusCommand()).stdout);
     assert.ok('supervisor' in status && status.supervisor);
-    assert.equal(status.supervisor.tag, 'v4.5.13');
-    assert.equal(status.config.previousTag, 'v4.5.12');
+    assert.equal(status.supervisor.tag, 'v4.5.12');
+    assert.equal(status.config.previousTag, 'v4.5.11');
   });
 
   it('upgrade to the tag already running is a no-op', () => {
     resetCalls();
-    const { code, out } = runVerb('upgrade', agentUpgradeCommand('v4.5.13'));
+    const { code, out } = runVerb('upgrade', agentUpgradeCommand('v4.5.12'));
     assert.equal(code, 0);
     assert.ok(out.ok && 'changed' in out);
     assert.equal(out.changed, false);
-    assert.equal(out.previousTag, 'v4.5.12');
+    assert.equal(out.previousTag, 'v4.5.11');
     assert.ok(!calls().some((c) => / pull/.test(c)));
   });
 
@@ -400,14 +403,14 @@ describe('agent.sh', () => {
     const { code, out } = runVerb('rollback', agentRollbackCommand({ waitSeconds: 10 }));
     assert.equal(code, 0, JSON.stringify(out));
     assert.ok(out.ok && 'tag' in out);
-    assert.equal(out.tag, 'v4.5.12');
-    assert.equal(out.previousTag, 'v4.5.13');
+    assert.equal(out.tag, 'v4.5.11');
+    assert.equal(out.previousTag, 'v4.5.12');
     assert.equal(out.running, true);
     assert.equal(out.hash, configHash(compose, env));
     assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), env);
     const status = parseAgentOutput('status', run(agentStatusCommand()).stdout);
     assert.ok('supervisor' in status && status.supervisor);
-    assert.equal(status.supervisor.tag, 'v4.5.12');
+    assert.equal(status.supervisor.tag, 'v4.5.11');
   });
 
   it('restart and stop act on the compose project', () => {
@@ -469,8 +472,8 @@ describe('agent.sh', () => {
       assert.equal(status.out.disk?.freePercent, 60);
 
       for (const [verb, cmd] of [
-        ['apply', agentApplyCommand({ env: buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.11' }), compose })],
-        ['upgrade', agentUpgradeCommand('v4.5.11')],
+        ['apply', agentApplyCommand({ env: buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.10' }), compose })],
+        ['upgrade', agentUpgradeCommand('v4.5.10')],
         ['restart', agentRestartCommand()],
         ['prune', agentPruneCommand()],
       ] as const) {
@@ -488,12 +491,12 @@ describe('agent.sh', () => {
   it('apply --no-start only writes the files, without docker', () => {
     daemon(false);
     try {
-      const next = buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.11' });
+      const next = buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.10' });
       const { code, out } = runVerb('apply', agentApplyCommand({ env: next, compose, start: false }));
       assert.equal(code, 0, JSON.stringify(out));
       assert.ok(out.ok && 'started' in out);
       assert.equal(out.started, false);
-      assert.equal(out.previousTag, 'v4.5.12');
+      assert.equal(out.previousTag, 'v4.5.11');
       assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), next);
     } finally {
       daemon(true);
@@ -535,7 +538,7 @@ describe('agent.sh', () => {
     before(() => {
       const applied = run(agentApplyCommand({ env, compose }));
       assert.equal(applied.code, 0, applied.stdout);
-      assert.equal(envTag(), 'v4.5.12');
+      assert.equal(envTag(), 'v4.5.11');
     });
 
     afterEach(() => pullDelay(undefined));
@@ -543,9 +546,9 @@ describe('agent.sh', () => {
     it('relays each step as a progress line, and a retry while the run goes on waits for it and adopts its answer', async () => {
       resetCalls();
       pullDelay(5.5);
-      const cmd = agentUpgradeCommand('v4.5.13', { waitSeconds: 10, op: 'upgrade-1' });
+      const cmd = agentUpgradeCommand('v4.5.12', { waitSeconds: 10, op: 'upgrade-1' });
       const first = start(cmd);
-      await saying(first, /^progress: pulling ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.13$/m);
+      await saying(first, /^progress: pulling ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.12$/m);
       // The retry (same operation id) arrives while the first run is still pulling.
       const retry = start(cmd);
       const [a, b] = await Promise.all([first.done, retry.done]);
@@ -553,15 +556,15 @@ describe('agent.sh', () => {
       assert.equal(b.code, 0, b.stdout + b.stderr);
       const out = parseAgentOutput('upgrade', a.stdout);
       assert.ok(out.ok && 'downtimeSeconds' in out);
-      assert.deepEqual([out.changed, out.tag, out.previousTag, out.running, out.adopted], [true, 'v4.5.13', 'v4.5.12', true, undefined]);
+      assert.deepEqual([out.changed, out.tag, out.previousTag, out.running, out.adopted], [true, 'v4.5.12', 'v4.5.11', true, undefined]);
       assert.equal(typeof out.downtimeSeconds, 'number');
       // The retry reports the same run: changed, with its downtime, not "already running".
       assert.deepEqual(b.json, { ...a.json, adopted: true });
       assert.match(b.stderr, /^progress: joining operation upgrade-1, already running$/m);
-      assert.match(a.stderr, /^progress: still pulling ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.13 \([5-9]s\)$/m);
+      assert.match(a.stderr, /^progress: still pulling ghcr\.io\/triggerdotdev\/supervisor:v4\.5\.12 \([5-9]s\)$/m);
       for (const r of [a, b]) {
-        assert.match(r.stderr, /^progress: recreating the supervisor with v4\.5\.13$/m);
-        assert.match(r.stderr, /^progress: waiting for the container to run v4\.5\.13$/m);
+        assert.match(r.stderr, /^progress: recreating the supervisor with v4\.5\.12$/m);
+        assert.match(r.stderr, /^progress: waiting for the container to run v4\.5\.12$/m);
       }
       assert.deepEqual(pullsAndUps(), ['pull', 'pulled', 'up'], 'one run, not two');
 
@@ -578,10 +581,10 @@ describe('agent.sh', () => {
     it('serialises different operations on the lock, and a lock wait that runs out is run again on retry', async () => {
       resetCalls();
       pullDelay(1.5);
-      const rollback = start(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 10, op: 'rollback-1' }));
+      const rollback = start(agentRollbackCommand({ to: 'v4.5.11', waitSeconds: 10, op: 'rollback-1' }));
       await saying(rollback, /^progress: pulling /m);
-      const upgrade = start(agentUpgradeCommand('v4.5.11', { waitSeconds: 10, op: 'upgrade-2' }));
-      const impatient = agentUpgradeCommand('v4.5.11', { waitSeconds: 10, op: 'upgrade-3', lockWaitSeconds: 0 });
+      const upgrade = start(agentUpgradeCommand('v4.5.10', { waitSeconds: 10, op: 'upgrade-2' }));
+      const impatient = agentUpgradeCommand('v4.5.10', { waitSeconds: 10, op: 'upgrade-3', lockWaitSeconds: 0 });
       const gaveUp = await start(impatient).done;
       assert.equal(gaveUp.code, 1);
       assert.match(String(gaveUp.json['error']), /still held the agent lock after 0s; nothing was changed/);
@@ -589,45 +592,45 @@ describe('agent.sh', () => {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.equal(u.code, 0, u.stdout + u.stderr);
       assert.match(u.stderr, /^progress: waiting for the lock \(held by operation rollback-1\)$/m);
-      assert.deepEqual([r.json['changed'], r.json['tag'], r.json['previousTag']], [true, 'v4.5.12', 'v4.5.13']);
-      assert.deepEqual([u.json['changed'], u.json['tag'], u.json['previousTag']], [true, 'v4.5.11', 'v4.5.12']);
+      assert.deepEqual([r.json['changed'], r.json['tag'], r.json['previousTag']], [true, 'v4.5.11', 'v4.5.12']);
+      assert.deepEqual([u.json['changed'], u.json['tag'], u.json['previousTag']], [true, 'v4.5.10', 'v4.5.11']);
       // One after the other: the second pull started after the first run had recreated the container.
       assert.deepEqual(pullsAndUps(), ['pull', 'pulled', 'up', 'pull', 'pulled', 'up']);
-      assert.equal(envTag(), 'v4.5.11');
+      assert.equal(envTag(), 'v4.5.10');
 
       // The run that gave up changed nothing: its retry runs (now with nothing left to do) rather than adopting that.
       const retried = run({ command: impatient.command.replace(' --lock-wait 0', '') });
       assert.equal(retried.code, 0, retried.stdout);
-      assert.deepEqual([retried.json['changed'], retried.json['tag'], retried.json['adopted']], [false, 'v4.5.11', undefined]);
+      assert.deepEqual([retried.json['changed'], retried.json['tag'], retried.json['adopted']], [false, 'v4.5.10', undefined]);
     });
 
     it('rollback --to goes to the named version, and once there a retry changes nothing', () => {
       resetCalls();
-      const back = run(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 10, op: 'rollback-2' }));
+      const back = run(agentRollbackCommand({ to: 'v4.5.11', waitSeconds: 10, op: 'rollback-2' }));
       assert.equal(back.code, 0, back.stdout);
-      assert.deepEqual([back.json['changed'], back.json['tag'], back.json['previousTag'], back.json['running']], [true, 'v4.5.12', 'v4.5.11', true]);
+      assert.deepEqual([back.json['changed'], back.json['tag'], back.json['previousTag'], back.json['running']], [true, 'v4.5.11', 'v4.5.10', true]);
       assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), env);
-      // A retry that lost its record (a new id): v4.5.12 runs already, so the version it left is not put back.
+      // A retry that lost its record (a new id): v4.5.11 runs already, so the version it left is not put back.
       resetCalls();
-      const again = run(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 10, op: 'rollback-3' }));
+      const again = run(agentRollbackCommand({ to: 'v4.5.11', waitSeconds: 10, op: 'rollback-3' }));
       assert.equal(again.code, 0, again.stdout);
-      assert.deepEqual([again.json['changed'], again.json['tag'], again.json['downtimeSeconds']], [false, 'v4.5.12', null]);
+      assert.deepEqual([again.json['changed'], again.json['tag'], again.json['downtimeSeconds']], [false, 'v4.5.11', null]);
       assert.ok(!calls().some((c) => / pull/.test(c)));
-      assert.equal(envTag(), 'v4.5.12');
+      assert.equal(envTag(), 'v4.5.11');
       // A version that is neither current nor previous: the current configuration with that tag.
-      const older = run(agentRollbackCommand({ to: 'v4.5.10', waitSeconds: 10 }));
+      const older = run(agentRollbackCommand({ to: 'v4.5.9', waitSeconds: 10 }));
       assert.equal(older.code, 0, older.stdout);
-      assert.deepEqual([older.json['tag'], older.json['previousTag']], ['v4.5.10', 'v4.5.12']);
-      assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.10' }));
+      assert.deepEqual([older.json['tag'], older.json['previousTag']], ['v4.5.9', 'v4.5.11']);
+      assert.equal(readFileSync(join(supDir(), '.env'), 'utf8'), buildSupervisorEnv({ ...ENV_INPUT, imageTag: 'v4.5.9' }));
       const status = parseAgentOutput('status', run(agentStatusCommand()).stdout);
       assert.ok('supervisor' in status && status.supervisor);
-      assert.equal(status.supervisor.tag, 'v4.5.10');
+      assert.equal(status.supervisor.tag, 'v4.5.9');
     });
 
     it('cancel stops a run that is still pulling (its docker pull too) and records it as cancelled', async () => {
       pullDelay(30);
       const before = readFileSync(join(supDir(), '.env'), 'utf8');
-      const cmd = agentUpgradeCommand('v4.5.13', { waitSeconds: 10, op: 'upgrade-4' });
+      const cmd = agentUpgradeCommand('v4.5.12', { waitSeconds: 10, op: 'upgrade-4' });
       const upgrade = start(cmd);
       await saying(upgrade, /^progress: pulling /m);
       const pullPid = await waitFor('the pull', () => (existsSync(join(state, 'pull-pids')) ? lastPullPid() : undefined));
@@ -649,7 +652,7 @@ describe('agent.sh', () => {
       pullDelay(undefined);
       const again = run(cmd);
       assert.equal(again.code, 0, again.stdout);
-      assert.deepEqual([again.json['changed'], again.json['tag'], again.json['adopted']], [true, 'v4.5.13', undefined]);
+      assert.deepEqual([again.json['changed'], again.json['tag'], again.json['adopted']], [true, 'v4.5.12', undefined]);
     });
 
     it('a permanent failure is an answer a retry adopts; a stopped daemon is not', () => {
@@ -664,13 +667,13 @@ describe('agent.sh', () => {
       assert.equal(calls().filter((c) => / pull$/.test(c)).length, 1);
 
       daemon(false);
-      const down = run(agentUpgradeCommand('v4.5.12', { waitSeconds: 10, op: 'upgrade-6' }));
+      const down = run(agentUpgradeCommand('v4.5.11', { waitSeconds: 10, op: 'upgrade-6' }));
       daemon(true);
       assert.equal(down.code, 1);
       assert.match(String(down.json['error']), /^docker daemon is not running/);
-      const up = run(agentUpgradeCommand('v4.5.12', { waitSeconds: 10, op: 'upgrade-6' }));
+      const up = run(agentUpgradeCommand('v4.5.11', { waitSeconds: 10, op: 'upgrade-6' }));
       assert.equal(up.code, 0, up.stdout);
-      assert.deepEqual([withoutAdopted(up.json)['changed'], up.json['tag'], up.json['adopted']], [true, 'v4.5.12', undefined]);
+      assert.deepEqual([withoutAdopted(up.json)['changed'], up.json['tag'], up.json['adopted']], [true, 'v4.5.11', undefined]);
     });
 
     it('a failed or stopped apply leaves no file holding the new secrets', async () => {
@@ -695,14 +698,14 @@ describe('agent.sh', () => {
       assert.deepEqual(holdingSecret(), []);
 
       pullDelay(30);
-      const stopped = start(agentApplyCommand({ env: secretEnv('v4.5.11'), compose, op: 'apply-2' }));
+      const stopped = start(agentApplyCommand({ env: secretEnv('v4.5.10'), compose, op: 'apply-2' }));
       await saying(stopped, /^progress: pulling /m);
       assert.deepEqual(runVerb('cancel', agentCancelCommand('apply-2')).out, { ok: true, cancelled: true });
       assert.deepEqual((await stopped.done).json, { ok: false, error: 'cancelled' });
       assert.deepEqual(holdingSecret(), []);
 
       // Even a run killed outright (SIGKILL, no trap runs) leaves its copies only until the next run takes the lock.
-      const killed = start(agentApplyCommand({ env: secretEnv('v4.5.11'), compose, op: 'apply-3' }));
+      const killed = start(agentApplyCommand({ env: secretEnv('v4.5.10'), compose, op: 'apply-3' }));
       await saying(killed, /^progress: pulling /m);
       assert.ok(holdingSecret().some((p) => p.includes('/.staging/')));
       const [pid] = readFileSync(join(opsDir(), 'apply-3.pid'), 'utf8').split(' ');
@@ -716,14 +719,14 @@ describe('agent.sh', () => {
     });
 
     it('refuses bad operation ids, and one id for two different commands', () => {
-      for (const command of ['trigger-ops-agent upgrade v4.5.12 --op "a b"', 'trigger-ops-agent stop --op', 'trigger-ops-agent cancel', "trigger-ops-agent cancel '../x'"]) {
+      for (const command of ['trigger-ops-agent upgrade v4.5.11 --op "a b"', 'trigger-ops-agent stop --op', 'trigger-ops-agent cancel', "trigger-ops-agent cancel '../x'"]) {
         const r = run({ command });
         assert.equal(r.code, 2, command);
         assert.match(String(r.json['error']), /usage: trigger-ops-agent/, command);
       }
-      const reused = run(agentUpgradeCommand('v4.5.11', { op: 'upgrade-1' }));
+      const reused = run(agentUpgradeCommand('v4.5.10', { op: 'upgrade-1' }));
       assert.equal(reused.code, 2);
-      assert.match(String(reused.json['error']), /operation id upgrade-1 was used for 'upgrade v4\.5\.13', not 'upgrade v4\.5\.11'/);
+      assert.match(String(reused.json['error']), /operation id upgrade-1 was used for 'upgrade v4\.5\.12', not 'upgrade v4\.5\.10'/);
     });
 
     it('wait-cloud-init says it is still waiting every 5 seconds', () => {

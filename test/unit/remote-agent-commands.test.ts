@@ -57,7 +57,7 @@ describe('shellQuote', () => {
   }
 
   it('leaves plain words bare and quotes the rest', () => {
-    assert.equal(shellQuote('v4.5.12'), 'v4.5.12');
+    assert.equal(shellQuote('v4.5.11'), 'v4.5.11');
     assert.equal(shellQuote('$(x)'), `'$(x)'`);
     assert.equal(shellQuote(''), `''`);
   });
@@ -71,9 +71,9 @@ describe('agent command builders', () => {
   it('build the documented command lines', () => {
     assert.deepEqual(agentVersionCommand(), { command: 'trigger-ops-agent version' });
     assert.deepEqual(agentStatusCommand(), { command: 'trigger-ops-agent status' });
-    assert.deepEqual(agentUpgradeCommand('v4.5.13'), { command: 'trigger-ops-agent upgrade v4.5.13' });
-    assert.deepEqual(agentUpgradeCommand('v4.5.13', { waitSeconds: 90 }), {
-      command: 'trigger-ops-agent upgrade v4.5.13 --wait 90',
+    assert.deepEqual(agentUpgradeCommand('v4.5.12'), { command: 'trigger-ops-agent upgrade v4.5.12' });
+    assert.deepEqual(agentUpgradeCommand('v4.5.12', { waitSeconds: 90 }), {
+      command: 'trigger-ops-agent upgrade v4.5.12 --wait 90',
     });
     assert.deepEqual(agentRollbackCommand(), { command: 'trigger-ops-agent rollback' });
     assert.deepEqual(agentRestartCommand(), { command: 'trigger-ops-agent restart' });
@@ -87,7 +87,7 @@ describe('agent command builders', () => {
   });
 
   it('apply sends the .env on stdin only and the compose file base64 in argv', () => {
-    const env = "TRIGGER_IMAGE_TAG=v4.5.12\nTRIGGER_WORKER_TOKEN=tr_wgt_secret\nDOCKER_REGISTRY_PASSWORD='a b'\n";
+    const env = "TRIGGER_IMAGE_TAG=v4.5.11\nTRIGGER_WORKER_TOKEN=tr_wgt_secret\nDOCKER_REGISTRY_PASSWORD='a b'\n";
     const compose = "name: trigger\nservices: {}\n# it's $(not) run\n";
     const cmd = agentApplyCommand({ env, compose });
     assert.equal(cmd.stdin, env);
@@ -100,25 +100,25 @@ describe('agent command builders', () => {
   });
 
   it('state-changing verbs carry the operation id and lock wait; rollback --to names its version', () => {
-    assert.deepEqual(agentUpgradeCommand('v4.5.13', { waitSeconds: 90, op: 'wf-1.run-2.7' }), {
-      command: 'trigger-ops-agent upgrade v4.5.13 --wait 90 --op wf-1.run-2.7',
+    assert.deepEqual(agentUpgradeCommand('v4.5.12', { waitSeconds: 90, op: 'wf-1.run-2.7' }), {
+      command: 'trigger-ops-agent upgrade v4.5.12 --wait 90 --op wf-1.run-2.7',
     });
-    assert.deepEqual(agentUpgradeCommand('v4.5.13', { op: undefined, waitSeconds: undefined }), { command: 'trigger-ops-agent upgrade v4.5.13' });
-    assert.deepEqual(agentRollbackCommand({ to: 'v4.5.12', waitSeconds: 60, op: 'op:1', lockWaitSeconds: 120 }), {
-      command: 'trigger-ops-agent rollback --to v4.5.12 --wait 60 --op op:1 --lock-wait 120',
+    assert.deepEqual(agentUpgradeCommand('v4.5.12', { op: undefined, waitSeconds: undefined }), { command: 'trigger-ops-agent upgrade v4.5.12' });
+    assert.deepEqual(agentRollbackCommand({ to: 'v4.5.11', waitSeconds: 60, op: 'op:1', lockWaitSeconds: 120 }), {
+      command: 'trigger-ops-agent rollback --to v4.5.11 --wait 60 --op op:1 --lock-wait 120',
     });
     assert.deepEqual(agentRestartCommand({ op: 'r1' }), { command: 'trigger-ops-agent restart --op r1' });
     assert.deepEqual(agentStopCommand({ op: 's1' }), { command: 'trigger-ops-agent stop --op s1' });
     assert.deepEqual(agentPruneCommand({ op: 'p1' }), { command: 'trigger-ops-agent prune --op p1' });
     assert.deepEqual(agentCancelCommand('wf-1.run-2.7'), { command: 'trigger-ops-agent cancel wf-1.run-2.7' });
-    const apply = agentApplyCommand({ env: 'TRIGGER_IMAGE_TAG=v4.5.12\n', compose: 'name: trigger\n', start: false, op: 'a1' });
+    const apply = agentApplyCommand({ env: 'TRIGGER_IMAGE_TAG=v4.5.11\n', compose: 'name: trigger\n', start: false, op: 'a1' });
     assert.deepEqual(words(apply.command).slice(4), ['--no-start', '--op', 'a1']);
-    assert.equal(apply.stdin, 'TRIGGER_IMAGE_TAG=v4.5.12\n');
+    assert.equal(apply.stdin, 'TRIGGER_IMAGE_TAG=v4.5.11\n');
   });
 
   it('refuses operation ids the agent would refuse', () => {
     for (const op of ['', 'a b', '../x', 'a/b', '$(id)', 'x'.repeat(201), 'é']) {
-      assert.throws(() => agentUpgradeCommand('v4.5.13', { op }), /Invalid operation id/, op);
+      assert.throws(() => agentUpgradeCommand('v4.5.12', { op }), /Invalid operation id/, op);
       assert.throws(() => agentCancelCommand(op), /Invalid operation id/, op);
     }
     assert.throws(() => agentRollbackCommand({ to: 'latest' }), /Invalid supervisor tag/);
@@ -126,7 +126,7 @@ describe('agent command builders', () => {
   });
 
   it('refuses hostile or floating tags before anything is built', () => {
-    for (const tag of ['$(reboot)', 'v4.5.12; rm -rf /', '`id`', '', 'v4 .5', '../v4', 'latest', 'v4', '-v4.5.12']) {
+    for (const tag of ['$(reboot)', 'v4.5.11; rm -rf /', '`id`', '', 'v4 .5', '../v4', 'latest', 'v4', '-v4.5.11']) {
       assert.throws(() => agentUpgradeCommand(tag), /Invalid supervisor tag/, tag);
     }
   });
@@ -134,7 +134,7 @@ describe('agent command builders', () => {
   it('refuses out-of-range numbers', () => {
     assert.throws(() => agentLogsCommand({ tail: -1 }), /tail/);
     assert.throws(() => agentLogsCommand({ tail: 1.5 }), /tail/);
-    assert.throws(() => agentUpgradeCommand('v4.5.12', { waitSeconds: Number.NaN }), /waitSeconds/);
+    assert.throws(() => agentUpgradeCommand('v4.5.11', { waitSeconds: Number.NaN }), /waitSeconds/);
   });
 });
 
@@ -146,7 +146,7 @@ describe('parseAgentOutput', () => {
   it('reads the adopted flag and the cancel answer', () => {
     const adopted = parseAgentOutput(
       'upgrade',
-      '{"ok":true,"changed":true,"tag":"v4.5.13","previousTag":"v4.5.12","hash":"h","running":true,"downtimeSeconds":1.2,"adopted":true}',
+      '{"ok":true,"changed":true,"tag":"v4.5.12","previousTag":"v4.5.11","hash":"h","running":true,"downtimeSeconds":1.2,"adopted":true}',
     );
     assert.ok(adopted.ok && 'adopted' in adopted);
     assert.equal(adopted.adopted, true);
@@ -156,7 +156,7 @@ describe('parseAgentOutput', () => {
   });
 
   it('reads progress lines', () => {
-    assert.equal(parseAgentProgressLine('progress: pulling ghcr.io/triggerdotdev/supervisor:v4.5.13'), 'pulling ghcr.io/triggerdotdev/supervisor:v4.5.13');
+    assert.equal(parseAgentProgressLine('progress: pulling ghcr.io/triggerdotdev/supervisor:v4.5.12'), 'pulling ghcr.io/triggerdotdev/supervisor:v4.5.12');
     assert.equal(parseAgentProgressLine('progress: still pulling x (5s)'), 'still pulling x (5s)');
     assert.equal(parseAgentProgressLine('Pulling fs layer'), undefined);
   });

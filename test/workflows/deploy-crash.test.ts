@@ -64,7 +64,7 @@ describe('deploy survives a worker killed with SIGKILL', () => {
       assert.equal(state.droplets.filter((d) => d.tags.includes(tag)).length, 1);
       assert.equal(state.firewalls.filter((f) => f.name === `tops-${installationId}-fw`).length, 1);
       assert.equal(state.sshKeys.filter((k) => k.name === `tops-${installationId}-controller`).length, 1);
-      assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === `tops-${installationId}-g1` && i.workerVersion === '4.5.12'));
+      assert.ok(world.sandbox.webapp.workerInstances().some((i) => i.name === `tops-${installationId}-g1` && i.workerVersion === '4.5.11'));
       assert.equal(result.droplet.name, `tops-${installationId}-g1`);
     });
   }
@@ -74,7 +74,7 @@ describe('deploy survives a worker killed with SIGKILL', () => {
     const before = world.sandbox.digitalocean.inspect().droplets.filter((d) => d.tags.includes('trigger-ops-crash-droplet'));
     // Slow reconnects keep the upgrade inside its health gate long enough to kill the worker there.
     world.sandbox.webapp.faults.failNext('connect', 2, { status: 503 });
-    const upgrading = installation.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.13' }] });
+    const upgrading = installation.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.12' }] });
     await waitFor('the upgrade to run', async () => ((await installation.query(statusQuery)).current?.kind === 'upgrade' ? true : undefined), 60_000, 20);
     const running = workers.at(-1)!;
     running.child.kill('SIGKILL');
@@ -84,8 +84,8 @@ describe('deploy survives a worker killed with SIGKILL', () => {
     assert.equal(result.outcome, 'upgraded', result.message);
     const after = world.sandbox.digitalocean.inspect().droplets.filter((d) => d.tags.includes('trigger-ops-crash-droplet'));
     assert.deepEqual(after.map((d) => d.id), before.map((d) => d.id));
-    await waitFor('the webapp to see v4.5.13', () =>
-      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-crash-droplet-g1' && i.workerVersion === '4.5.13'),
+    await waitFor('the webapp to see v4.5.12', () =>
+      world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-crash-droplet-g1' && i.workerVersion === '4.5.12'),
     );
   });
 });

@@ -76,7 +76,7 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
 
   it('deploys a connected supervisor on exactly one droplet behind an SSH-only firewall', async () => {
     const result = await run(world, 'happy');
-    assert.equal(result.supervisorVersion, 'v4.5.12');
+    assert.equal(result.supervisorVersion, 'v4.5.11');
     assert.equal(result.monthlyPriceUsd > 0, true);
 
     const { droplets, firewalls, keys } = owned(world, 'happy');
@@ -91,7 +91,7 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
 
     const instance = world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-g1');
     assert.ok(instance, 'the webapp saw the supervisor connect');
-    assert.equal(instance.workerVersion, '4.5.12');
+    assert.equal(instance.workerVersion, '4.5.11');
     await waitFor('a heartbeat after connect', () =>
       world.sandbox.webapp.workerInstances().find((i) => i.name === 'tops-happy-g1' && i.lastHeartbeatAt !== i.connectedAt) ? true : undefined,
     );
@@ -99,7 +99,7 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
     const view = world.sandbox.droplets.inspect(result.droplet.id);
     const supervisor = view.containers.find((c) => c.name === 'trigger-supervisor-1');
     assert.equal(supervisor?.state, 'running');
-    assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
+    assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.11');
   });
 
   it("runs the supervisor with its droplet's name, size and Docker API, and enforced workload tokens", async () => {
@@ -157,7 +157,7 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
 
   it('a re-deploy waits for the running upgrade of the installation and never interleaves with it', async () => {
     const installation = world.temporal.client.workflow.getHandle('installation:happy');
-    const upgrading = installation.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.13' }] });
+    const upgrading = installation.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.12' }] });
     await waitFor('the upgrade to run', async () => ((await installation.query(statusQuery)).current?.kind === 'upgrade' ? true : undefined), 20_000, 20);
     const redeploy = world.temporal.client.workflow.execute(deploy, {
       taskQueue: world.temporal.taskQueue,
@@ -166,14 +166,14 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
     });
     const [upgraded, redeployed] = await Promise.all([upgrading, redeploy]);
     assert.equal(upgraded.outcome, 'upgraded');
-    assert.equal(redeployed.supervisorVersion, 'v4.5.12');
+    assert.equal(redeployed.supervisorVersion, 'v4.5.11');
     const status = await installation.query(statusQuery);
     const upgradeOp = status.recent.find((r) => r.kind === 'upgrade' && r.outcome === 'succeeded')!;
     const deployOp = status.recent.find((r) => r.kind === 'deploy' && r.message.includes('deploy:happy-during-upgrade'))!;
     assert.ok(deployOp && upgradeOp, JSON.stringify(status.recent));
     assert.equal(deployOp.outcome, 'succeeded');
     assert.ok(deployOp.startedAt! >= upgradeOp.finishedAt, 'the deploy began only after the upgrade had finished');
-    assert.equal(status.desired?.supervisorVersion, 'v4.5.12');
+    assert.equal(status.desired?.supervisorVersion, 'v4.5.11');
   });
 
   it('a failed re-deploy rolls back only what it created: the running installation is untouched', async () => {
@@ -192,7 +192,7 @@ describe('deploy: happy path, secrets, replay and teardown', () => {
     assert.equal(now.keys[0]?.id, before.keys[0]?.id);
     const supervisor = world.sandbox.droplets.inspect(before.droplets[0]!.id).containers.find((c) => c.name === 'trigger-supervisor-1');
     assert.equal(supervisor?.state, 'running');
-    assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.12');
+    assert.equal(supervisor?.image, 'ghcr.io/triggerdotdev/supervisor:v4.5.11');
   });
 
   it('tears down everything by tag, and a second teardown is a no-op', async () => {

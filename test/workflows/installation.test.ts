@@ -68,8 +68,8 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
     await deployAndAdopt(world, 'busy');
     const handle = installationHandle(world, 'busy');
     await handle.signal(migrateSignal, { size: 's-4vcpu-8gb' });
-    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.11' });
-    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.13' });
+    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.10' });
+    await handle.signal(upgradeSupervisorSignal, { version: 'v4.5.12' });
     await handle.signal(healSignal, { source: 'manual' });
     await handle.signal(healSignal, { source: 'manual' });
     await handle.signal(upgradeSupervisorSignal, { version: 'latest' });
@@ -90,7 +90,7 @@ describe('installation workflow: hand-over from deploy, status, heal schedule, t
     const superseded = done.recent.filter((r) => r.outcome === 'superseded').map((r) => r.kind).sort();
     assert.deepEqual(superseded, ['heal', 'upgrade']);
     assert.ok(done.recent.some((r) => r.kind === 'upgrade' && r.outcome === 'refused' && /input\.version/.test(r.message)));
-    assert.equal(done.desired?.supervisorVersion, 'v4.5.13');
+    assert.equal(done.desired?.supervisorVersion, 'v4.5.12');
     assert.equal(done.desired?.size, 's-4vcpu-8gb');
     assert.ok(done.runs > 0, `expected continue-as-new, runs=${done.runs}`);
   });

@@ -23,7 +23,7 @@ describe('an upgrade sent while no worker takes it waits for one and runs once',
 
   it('worker down when the upgrade is sent: the CLI waits for one, and the upgrade runs once when it starts', async () => {
     await w.killWorker();
-    const run = w.cli(['upgrade', 'v4.5.13', '--json']);
+    const run = w.cli(['upgrade', 'v4.5.12', '--json']);
     await waitFor('the waiting line', () => (/waiting for a worker to accept the upgrade request \(up to 120s\)/.test(run.output()) ? true : undefined), 20_000, 100);
     // Past one attempt (10 s): the CLI has sent the request again by the time a worker comes.
     await sleep(12_000);
@@ -31,14 +31,14 @@ describe('an upgrade sent while no worker takes it waits for one and runs once',
     assert.equal(await run.exited, 0, run.output());
     assert.equal((JSON.parse(run.stdout()) as { outcome: string }).outcome, 'upgraded', run.stdout());
     const s = await status(w.world, ID);
-    assert.deepEqual(upgradesTo(s, 'v4.5.13').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
-    assert.equal(w.runningVersion(), '4.5.13');
+    assert.deepEqual(upgradesTo(s, 'v4.5.12').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
+    assert.equal(w.runningVersion(), '4.5.12');
   });
 
   it('the worker that took the upgrade dies before accepting it: it is sent again and runs once on the next worker', async () => {
     // A stopped worker still holds its polls: the server hands it the upgrade, which it never answers.
     w.worker?.child.kill('SIGSTOP');
-    const run = w.cli(['upgrade', 'v4.5.11', '--json']);
+    const run = w.cli(['upgrade', 'v4.5.10', '--json']);
     await waitFor('the waiting line', () => (/waiting for a worker to accept the upgrade request/.test(run.output()) ? true : undefined), 20_000, 100);
     await sleep(1000);
     await w.killWorker();
@@ -46,7 +46,7 @@ describe('an upgrade sent while no worker takes it waits for one and runs once',
     assert.equal(await run.exited, 0, run.output());
     assert.equal((JSON.parse(run.stdout()) as { outcome: string }).outcome, 'upgraded', run.stdout());
     const s = await status(w.world, ID);
-    assert.deepEqual(upgradesTo(s, 'v4.5.11').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
-    assert.equal(w.runningVersion(), '4.5.11');
+    assert.deepEqual(upgradesTo(s, 'v4.5.10').map((r) => r.outcome), ['succeeded'], JSON.stringify(s.recent));
+    assert.equal(w.runningVersion(), '4.5.10');
   });
 });

@@ -57,7 +57,7 @@ describe('teardown supersedes every request queued behind it', () => {
     const handle = installationHandle(world, id);
     // The upgrade runs first and is slowed in its health gate: everything else arrives while it runs.
     world.sandbox.webapp.faults.failNext('connect', 2, { status: 503 });
-    const upgrading = said(handle.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.13' }] }));
+    const upgrading = said(handle.executeUpdate(upgradeSupervisorUpdate, { args: [{ version: 'v4.5.12' }] }));
     await waitForStatus(world, id, 'the upgrade to run', (s) => s.current?.kind === 'upgrade');
     const created = dropletsCreated(world);
     const raceAt = new Date().toISOString();
