@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPair } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
@@ -71,34 +71,36 @@ const generate = promisify(generateKeyPair);
 const PEM = { format: 'pem' as const };
 
 /**
- * Host keys sshd makes at first boot beside the ed25519 one (Ubuntu's sshd-keygen: ecdsa 256, rsa 3072). An rsa
- * key takes half a second of CPU, so a couple wait ready-made (made in the background, one per droplet still).
+ * The rsa host key sshd makes at first boot (Ubuntu's sshd-keygen: rsa 3072, beside ecdsa 256 and the ed25519 key
+ * cloud-init installs). One takes half a second of CPU, so a couple wait ready-made; a droplet whose key is not
+ * ready yet serves ed25519 and ecdsa and adds rsa when it is (clients pin ed25519, the first offered).
  */
-class OtherHostKeys {
-  private ready: Promise<string[]>[] = [];
+class RsaHostKeys {
+  private ready: Promise<string>[] = [];
 
-  take(): Promise<string[]> {
+  take(): Promise<string> {
     const next = this.ready.shift() ?? this.make();
     this.warm();
     return next;
   }
 
-  /** Starts making the ready keys (when the sandbox starts, so its first droplet need not wait). */
+  /** Starts making the ready keys (when the sandbox starts, so its first droplets need not wait). */
   warm(): void {
     while (this.ready.length < 2) this.ready.push(this.make());
   }
 
-  private async make(): Promise<string[]> {
-    const [ecdsa, rsa] = await Promise.all([
-      generate('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { ...PEM, type: 'sec1' }, publicKeyEncoding: { ...PEM, type: 'spki' } }),
-      generate('rsa', { modulusLength: 3072, privateKeyEncoding: { ...PEM, type: 'pkcs1' }, publicKeyEncoding: { ...PEM, type: 'spki' } }),
-    ]);
-    return [ecdsa.privateKey, rsa.privateKey];
+  private async make(): Promise<string> {
+    const rsa = await generate('rsa', { modulusLength: 3072, privateKeyEncoding: { ...PEM, type: 'pkcs1' }, publicKeyEncoding: { ...PEM, type: 'spki' } });
+    return rsa.privateKey;
   }
 }
 
+function ecdsaHostKey(): string {
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1', privateKeyEncoding: { ...PEM, type: 'sec1' }, publicKeyEncoding: { ...PEM, type: 'spki' } }).privateKey;
+}
+
 const OTHER_HOST_KEY_FILES = ['ssh_host_ecdsa_key', 'ssh_host_rsa_key'];
-export const otherHostKeys = new OtherHostKeys();
+export const rsaHostKeys = new RsaHostKeys();
 
 /**
  * One simulated droplet: its disk (a directory, `root`), its own namespaces over that disk (isolation.ts), sshd,
@@ -120,8 +122,6 @@ export class Droplet {
   private userData: UserData;
   private hostState: HostState = newHostState();
   private commandSocket: CommandSocket | undefined;
-  /** sshd's ecdsa and rsa keys, made at first boot (kept on the disk as sshd keeps them). */
-  private otherHostKeys: string[] = [];
   private readonly processes = new Set<ChildProcess>();
   private readonly ssh: DropletSshServer;
   readonly docker: DockerDaemon;
@@ -280,9 +280,8 @@ export class Droplet {
   async boot(fresh: boolean): Promise<void> {
     const generation = ++this.generation;
     this.power = 'booting';
-    const otherKeys = fresh ? otherHostKeys.take() : Promise.resolve(this.otherHostKeysOnDisk());
+    const rsa = fresh ? rsaHostKeys.take() : undefined;
     await this.sleeps.sleep(this.runtime.bootDelayMs());
-    const others = await otherKeys;
     if (generation !== this.generation) return;
     mkdirSync(join(this.root, 'root'), { recursive: true });
     if (fresh) {
@@ -292,15 +291,17 @@ export class Droplet {
       } catch (err) {
         this.cloudInit.errors.push(`('init', ${err instanceof Error ? err.message : String(err)})`);
       }
-      const sshd = join(this.root, 'etc', 'ssh');
-      mkdirSync(sshd, { recursive: true });
-      others.forEach((key, i) => writeFileSync(join(sshd, OTHER_HOST_KEY_FILES[i] ?? 'ssh_host_key'), key, { mode: 0o600 }));
+      this.writeHostKey('ssh_host_ecdsa_key', ecdsaHostKey());
       if (this.userData.kind === 'invalid') {
         this.finishCloudInit(this.userData.errors.map((e) => `cloud-config schema: ${e}`));
       }
     }
-    this.otherHostKeys = others;
     this.ssh.setHostKeys(this.impostorHostKey ? [this.impostorHostKey] : this.hostKeys());
+    void rsa?.then((key) => {
+      if (generation !== this.generation) return;
+      this.writeHostKey('ssh_host_rsa_key', key);
+      if (!this.impostorHostKey) this.ssh.setHostKeys(this.hostKeys());
+    });
     await this.startCommandSocket();
     this.namespace = await startNamespace(this.root, this.spec.name, this.socketDir);
     this.docker.start();
@@ -309,14 +310,20 @@ export class Droplet {
     if (fresh && this.cloudInit.status === 'running') void this.runCloudInit(generation);
   }
 
-  /** Every host key sshd presents: ed25519 (the one cloud-init installed) first, then ecdsa and rsa. */
+  /** Every host key sshd presents: ed25519 (the one cloud-init installed) first, then ecdsa and rsa, from the disk. */
   private hostKeys(): string[] {
-    return [this.hostKey(), ...this.otherHostKeys];
+    const sshd = join(this.root, 'etc', 'ssh');
+    const others = OTHER_HOST_KEY_FILES.map((f) => join(sshd, f)).filter((f) => existsSync(f));
+    return [this.hostKey(), ...others.map((f) => readFileSync(f, 'utf8'))];
   }
 
-  private otherHostKeysOnDisk(): string[] {
-    const sshd = join(this.root, 'etc', 'ssh');
-    return OTHER_HOST_KEY_FILES.map((f) => join(sshd, f)).filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8'));
+  private writeHostKey(file: string, key: string): void {
+    try {
+      mkdirSync(join(this.root, 'etc', 'ssh'), { recursive: true });
+      writeFileSync(join(this.root, 'etc', 'ssh', file), key, { mode: 0o600 });
+    } catch {
+      // The disk went away (destroyed meanwhile).
+    }
   }
 
   private async runCloudInit(generation: number): Promise<void> {

@@ -4,7 +4,7 @@ import { newestRelease, registryImageRefs } from '../registry';
 import { delayMs, type Delay } from '../timings';
 import type { CloudInitStatus, WrittenFile } from './cloud-init';
 import { normaliseImage, type ContainerState, type HealthStatus } from './docker-daemon';
-import { Droplet, otherHostKeys, type DropletRuntime, type HostCall, type PowerState } from './droplet';
+import { Droplet, rsaHostKeys, type DropletRuntime, type HostCall, type PowerState } from './droplet';
 import { allocateLoopbackAddress } from './loopback';
 
 export type { HostCall, PowerState } from './droplet';
@@ -142,7 +142,7 @@ export function createDropletHosts(options: DropletHostsOptions): DropletHosts {
     stopTimeoutMs: options.stopTimeoutMs ?? 2_000,
   };
   mkdirSync(options.baseDir, { recursive: true });
-  otherHostKeys.warm();
+  rsaHostKeys.warm();
   const droplets = new Map<number, Droplet>();
   const reserved = new Set<string>();
   let failNextCreate = false;

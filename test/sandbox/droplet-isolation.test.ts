@@ -13,7 +13,7 @@ import { connectDroplet, type DropletConnection } from '../../src/activities/ssh
 import { createDropletHosts, type DropletHosts } from '../../sandbox/droplets';
 import { findIsolationKit } from '../../sandbox/droplets/isolation';
 import { freePort } from '../helpers/ports';
-import { cloudConfig, dropletSpec, tempBase, testKeys, type TestKeys } from './droplets-helpers';
+import { cloudConfig, dropletSpec, tempBase, testKeys, waitFor, type TestKeys } from './droplets-helpers';
 
 const run = promisify(execFile);
 
@@ -107,6 +107,8 @@ describe('sandbox droplets are isolated from the host', () => {
       socket.once('error', reject);
     });
     assert.match(banner, /^SSH-2\.0-OpenSSH_9\.6p1 Ubuntu-3ubuntu13\.\d+$/);
+    // sshd's rsa key joins once made (half a second of CPU at first boot).
+    await waitFor('the rsa host key', () => (existsSync(join(hosts.rootOf(301), 'etc/ssh/ssh_host_rsa_key')) ? true : undefined));
     const scan = await run('ssh-keyscan', ['-p', String(sshPort), '-t', 'ed25519,ecdsa,rsa', ipv4]);
     const types = scan.stdout.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(' ')[1]).sort();
     assert.deepEqual(types, ['ecdsa-sha2-nistp256', 'ssh-ed25519', 'ssh-rsa']);
