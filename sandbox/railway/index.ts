@@ -6,6 +6,7 @@ import {
   getOperationAST,
   GraphQLError,
   Kind,
+  OperationTypeNode,
   parse,
   validate,
   type DocumentNode,
@@ -18,7 +19,8 @@ import { identify, type RequestContext } from './access';
 import { createFaultQueue, type Faults } from './faults';
 import { createServerLifecycle, listen, readBody, sendJson, sendText } from './http-util';
 import { createRateLimiter, DEFAULT_RATE_LIMITS, type RateLimitWindow } from './rate-limit';
-import { mutationResolvers, queryResolvers } from './resolvers';
+import { mutationResolvers, queryResolvers, type RootResolver } from './resolvers';
+import { notModeled } from './not-modeled';
 import { loadRailwaySchema } from './schema';
 import { seedTriggerTemplate, type SeededProject, type TriggerTemplateSeed } from './seed';
 import { DEFAULT_DEPLOY_TIMINGS, RailwayStore, type DeployTimings, type DeployTimingsSource } from './store';
@@ -31,8 +33,16 @@ export type { SeededProject, TriggerTemplateSeed } from './seed';
 export type { Faults } from './faults';
 export type { RateLimitWindow } from './rate-limit';
 export { loadRailwaySchema, RAILWAY_SCHEMA_PATH } from './schema';
+export { NOT_MODELED } from './not-modeled';
 
 export const RAILWAY_GRAPHQL_PATH = '/graphql/v2';
+
+/**
+ * Railway serves subscriptions over WebSocket (`graphql-transport-ws`, reference §1) and the stand-in has HTTP only.
+ * Each subscription of the CLI has a query of the same name and arguments (deployment, deploymentLogs, buildLogs).
+ */
+export const SUBSCRIPTION_OVER_HTTP =
+  'Subscriptions are served over WebSocket (graphql-transport-ws), which the sandbox Railway API does not model; query the same field instead';
 
 export interface RailwayApiOptions {
   readonly host?: string;
@@ -87,16 +97,23 @@ export async function startRailwayApi(options: RailwayApiOptions = {}): Promise<
   const limiter = createRateLimiter(options.rateLimits ?? DEFAULT_RATE_LIMITS);
   const calls: Record<string, number> = {};
 
-  const rootResolvers = new Map<string, Record<string, (args: Record<string, unknown>, ctx: RequestContext) => unknown>>([
+  const rootResolvers = new Map<string, Record<string, RootResolver>>([
     [schema.getQueryType()?.name ?? 'Query', queryResolvers],
     [schema.getMutationType()?.name ?? 'Mutation', mutationResolvers],
   ]);
+  // The schema is Railway's whole one: a field neither a root resolver nor a view provides is one the sandbox has
+  // no data for, and says so, instead of answering a null the real API would not give.
   const fieldResolver: GraphQLFieldResolver<unknown, RequestContext> = (source, args, ctx, info) => {
     const roots = rootResolvers.get(info.parentType.name);
-    if (!roots) return defaultFieldResolver(source, args, ctx, info);
+    if (!roots) {
+      if (typeof source === 'object' && source !== null && info.fieldName in source) {
+        return defaultFieldResolver(source, args, ctx, info);
+      }
+      throw notModeled(info);
+    }
     const resolve = roots[info.fieldName];
-    if (!resolve) throw new GraphQLError(`${info.parentType.name}.${info.fieldName} is not served by the sandbox Railway API`);
-    return resolve(args, ctx);
+    if (!resolve) throw notModeled(info);
+    return resolve(args, ctx, info);
   };
 
   const server = createServer((req, res) => {
@@ -145,6 +162,9 @@ export async function startRailwayApi(options: RailwayApiOptions = {}): Promise<
     }
     const operationName = typeof body.operationName === 'string' ? body.operationName : undefined;
     const operation = getOperationAST(document, operationName);
+    if (operation?.operation === OperationTypeNode.SUBSCRIPTION) {
+      return sendJson(res, 200, { errors: [{ message: SUBSCRIPTION_OVER_HTTP }] }, headers);
+    }
     const fields = operation ? rootFieldNames(document, operation) : [];
     for (const f of fields) calls[f] = (calls[f] ?? 0) + 1;
 

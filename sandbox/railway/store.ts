@@ -100,6 +100,44 @@ export class RailwayStore {
     return record;
   }
 
+  /**
+   * Copies the source environment's variables and service settings into a new environment (Railway's "duplicate
+   * environment"). Service domains and TCP proxies stay behind: Railway generates new ones per environment.
+   */
+  copyEnvironment(sourceId: string, targetId: string): void {
+    for (const [serviceId, bucket] of this.#variables.get(sourceId) ?? []) {
+      this.#bucket(targetId, serviceId).clear();
+      for (const [name, value] of bucket) this.#bucket(targetId, serviceId).set(name, value);
+    }
+    for (const from of this.instancesOf(sourceId)) {
+      const to = this.instance(targetId, from.serviceId);
+      if (!to) continue;
+      to.image = from.image;
+      to.startCommand = from.startCommand;
+      to.healthcheckPath = from.healthcheckPath;
+      to.numReplicas = from.numReplicas;
+      to.region = from.region;
+    }
+  }
+
+  /** Removes an environment with its service instances, deployments, variables and project tokens. */
+  deleteEnvironment(environmentId: string): void {
+    this.environments.delete(environmentId);
+    for (const i of this.instancesOf(environmentId)) this.serviceInstances.delete(`${i.environmentId}/${i.serviceId}`);
+    for (const d of this.deploymentsOf(environmentId, undefined)) this.#drop(d);
+    this.#variables.delete(environmentId);
+    for (const [token, record] of this.projectTokens) if (record.environmentId === environmentId) this.projectTokens.delete(token);
+  }
+
+  /** Removes a service from every environment of its project, with its deployments and variables. */
+  deleteService(serviceId: string): void {
+    this.services.delete(serviceId);
+    for (const [key, i] of this.serviceInstances) if (i.serviceId === serviceId) this.serviceInstances.delete(key);
+    for (const d of this.deploymentsOf(undefined, serviceId)) this.#drop(d);
+    for (const env of this.#variables.values()) env.delete(serviceId);
+    this.#bootHooks.delete(serviceId);
+  }
+
   servicesOf(projectId: string): ServiceRecord[] {
     return [...this.services.values()].filter((s) => s.projectId === projectId);
   }
@@ -250,6 +288,11 @@ export class RailwayStore {
     return deployment;
   }
 
+  /** Stops a deployment (`deploymentRemove`): it stays listed, as REMOVED. */
+  remove(deployment: DeploymentRecord): void {
+    this.#setStatus(deployment, 'REMOVED');
+  }
+
   /** Restarts the containers of a deployment: same id, the boot hook runs again. */
   restart(deployment: DeploymentRecord): void {
     this.appendLog(deployment.id, 'Restarting container');
@@ -323,6 +366,12 @@ export class RailwayStore {
       if (d !== deployment && (d.status === 'SUCCESS' || d.status === 'CRASHED')) this.#setStatus(d, 'REMOVED');
     }
     this.#setStatus(deployment, 'SUCCESS');
+  }
+
+  /** A deployment of a deleted service or environment: stopped, then gone from every list. */
+  #drop(deployment: DeploymentRecord): void {
+    this.#setStatus(deployment, 'REMOVED');
+    this.deployments.delete(deployment.id);
   }
 
   /** Appends the hook's log lines; true when the container crashed. */

@@ -1,4 +1,4 @@
-import { IN_PROGRESS_STATUSES, type DeploymentRecord, type EnvironmentRecord, type LogRecord, type ProjectRecord, type ProjectTokenRecord, type ServiceInstanceRecord, type ServiceRecord } from './model';
+import { IN_PROGRESS_STATUSES, type DeploymentRecord, type EnvironmentRecord, type LogRecord, type ProjectRecord, type ProjectTokenRecord, type ServiceDomainRecord, type ServiceInstanceRecord, type ServiceRecord } from './model';
 import { canAccessEnvironment, notAuthorized, type RequestContext } from './access';
 
 /*
@@ -70,9 +70,62 @@ export function projectView(ctx: RequestContext, p: ProjectRecord) {
     subscriptionType: 'pro',
     featureFlags: [],
     members: [],
+    workspace: () => workspaceView(ctx, p.workspaceId),
+    // The sandbox's projects hold services only: no buckets, so an empty connection is the true answer.
+    buckets: (args: Args) => connection([], pageArgs(args), () => null),
     services: (args: Args) => connection(ctx.store.servicesOf(p.id), pageArgs(args), (s) => serviceView(ctx, s)),
     environments: (args: Args) => connection(envs, pageArgs(args), (e) => environmentView(ctx, e)),
   };
+}
+
+/** The sandbox's workspaces are personal ones (no team), named after nothing in particular. */
+export const SANDBOX_WORKSPACE_NAME = 'Sandbox Workspace';
+
+export function workspaceView(ctx: RequestContext, workspaceId: string) {
+  const projects = [...ctx.store.projects.values()].filter((p) => p.workspaceId === workspaceId);
+  const created = projects.reduce((min, p) => (p.createdAt < min ? p.createdAt : min), projects[0]?.createdAt ?? new Date(0));
+  return {
+    __typename: 'Workspace',
+    id: workspaceId,
+    name: SANDBOX_WORKSPACE_NAME,
+    avatar: null,
+    createdAt: created.toISOString(),
+    updatedAt: created.toISOString(),
+    preferredRegion: null,
+    team: null,
+    projectCount: () => projects.length,
+    projects: (args: Args) => connection(projects, pageArgs(args), (p) => projectView(ctx, p)),
+  };
+}
+
+/**
+ * `Environment.config`, in the shape the CLI reads (railwayapp/cli src/controllers/config/environment.rs): what the
+ * sandbox models of each service instance, and the variables. Railway sends the values only when asked to decrypt
+ * them; otherwise the sandbox lists the names without values.
+ */
+export function environmentConfig(ctx: RequestContext, e: EnvironmentRecord, decryptVariables: boolean) {
+  const variables = (raw: Readonly<Record<string, string>>) =>
+    Object.fromEntries(Object.entries(raw).map(([name, value]) => [name, decryptVariables ? { value } : {}]));
+  const services: Record<string, unknown> = {};
+  for (const i of ctx.store.instancesOf(e.id)) {
+    services[i.serviceId] = {
+      source: i.image ? { image: i.image } : {},
+      networking: {
+        serviceDomains: Object.fromEntries(i.serviceDomains.map((d) => [d.domain, d.targetPort ? { port: d.targetPort } : {}])),
+        tcpProxies: Object.fromEntries(i.tcpProxies.map((p) => [String(p.applicationPort), {}])),
+      },
+      variables: variables(ctx.store.rawVariables(e.id, i.serviceId)),
+      deploy: {
+        ...(i.startCommand !== undefined && { startCommand: i.startCommand }),
+        ...(i.healthcheckPath !== undefined && { healthcheckPath: i.healthcheckPath }),
+        numReplicas: i.numReplicas,
+        multiRegionConfig: { [i.region]: { numReplicas: i.numReplicas } },
+        restartPolicyType: 'ON_FAILURE',
+        restartPolicyMaxRetries: 10,
+      },
+    };
+  }
+  return { services, sharedVariables: variables(ctx.store.rawVariables(e.id)) };
 }
 
 export function environmentView(ctx: RequestContext, e: EnvironmentRecord) {
@@ -92,6 +145,12 @@ export function environmentView(ctx: RequestContext, e: EnvironmentRecord) {
     unmergedChangesCount: 0,
     meta: null,
     sourceEnvironment: null,
+    config: (args: Args) => {
+      guard();
+      return environmentConfig(ctx, e, args['decryptVariables'] === true);
+    },
+    // The sandbox models no volumes, so its environments have none: an empty connection is the true answer.
+    volumeInstances: (args: Args) => connection([], pageArgs(args), () => null),
     serviceInstances: (args: Args) => {
       guard();
       return connection(ctx.store.instancesOf(e.id), pageArgs(args), (i) => serviceInstanceView(ctx, i));
@@ -166,28 +225,32 @@ export function serviceInstanceView(ctx: RequestContext, i: ServiceInstanceRecor
   };
 }
 
-export function domainsView(ctx: RequestContext, i: ServiceInstanceRecord) {
-  const service = ctx.store.services.get(i.serviceId);
+export function serviceDomainView(ctx: RequestContext, i: ServiceInstanceRecord, d: ServiceDomainRecord) {
   return {
+    __typename: 'ServiceDomain',
+    id: d.id,
+    domain: d.domain,
+    suffix: d.domain.endsWith('.up.railway.app') ? 'up.railway.app' : null,
+    targetPort: d.targetPort ?? null,
+    syncStatus: 'ACTIVE',
+    environmentId: i.environmentId,
+    serviceId: i.serviceId,
+    projectId: ctx.store.services.get(i.serviceId)?.projectId ?? null,
+    createdAt: i.createdAt.toISOString(),
+    updatedAt: i.updatedAt.toISOString(),
+    deletedAt: null,
+    edgeId: null,
+    cdnMode: null,
+    newDomainName: null,
+    newHostLabel: null,
+  };
+}
+
+export function domainsView(ctx: RequestContext, i: ServiceInstanceRecord) {
+  return {
+    // Custom domains need DNS and certificates, which the sandbox does not model: its instances have none.
     customDomains: [],
-    serviceDomains: i.serviceDomains.map((d) => ({
-      __typename: 'ServiceDomain',
-      id: d.id,
-      domain: d.domain,
-      suffix: d.domain.endsWith('.up.railway.app') ? 'up.railway.app' : null,
-      targetPort: d.targetPort ?? null,
-      syncStatus: 'ACTIVE',
-      environmentId: i.environmentId,
-      serviceId: i.serviceId,
-      projectId: service?.projectId ?? null,
-      createdAt: i.createdAt.toISOString(),
-      updatedAt: i.updatedAt.toISOString(),
-      deletedAt: null,
-      edgeId: null,
-      cdnMode: null,
-      newDomainName: null,
-      newHostLabel: null,
-    })),
+    serviceDomains: i.serviceDomains.map((d) => serviceDomainView(ctx, i, d)),
   };
 }
 

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildClientSchema, parse, validate, type IntrospectionQuery } from 'graphql';
 import * as documents from '../../src/activities/railway/documents';
-import { startRailwayApi, type RailwayApi } from '../../sandbox/railway';
+import { NOT_MODELED, startRailwayApi, type RailwayApi } from '../../sandbox/railway';
 
 const root = join(__dirname, '..', '..');
 const schema = buildClientSchema(
@@ -30,6 +31,12 @@ function documentsInSource(): { file: string; text: string }[] {
 }
 
 describe('Railway GraphQL documents', () => {
+  it('the vendored schema is the CLI\'s file byte for byte (the sha256 vendor/railway/SOURCE.md records)', () => {
+    const sha256 = createHash('sha256').update(readFileSync(join(root, 'vendor', 'railway', 'schema.json'))).digest('hex');
+    const recorded = /\| sha256 \| `([0-9a-f]{64})` \|/.exec(readFileSync(join(root, 'vendor', 'railway', 'SOURCE.md'), 'utf8'))?.[1];
+    assert.equal(sha256, recorded);
+  });
+
   it('every document in src is static and valid against the vendored Railway schema', () => {
     const found = documentsInSource();
     assert.ok(found.length >= 12, `expected the adapter's documents, found ${found.length}`);
@@ -96,6 +103,18 @@ describe('the Railway stand-in rejects what the real API would reject', () => {
       assert.ok(body.errors?.some((e) => e.message === message), JSON.stringify(body.errors));
     });
   }
+
+  it('a valid field the sandbox does not model is an execution error that names it and its path, not a validation error', async () => {
+    const { body } = await post('query($id: String!) { project(id: $id) { id volumes { edges { node { id } } } } }', { id: api.projectId });
+    assert.equal(body.errors?.length, 1);
+    assert.equal(body.errors?.[0]?.message, `Project.volumes ${NOT_MODELED} (at project.volumes)`);
+    assert.deepEqual((body.errors?.[0] as { path?: unknown } | undefined)?.path, ['project', 'volumes']);
+  });
+
+  it('a root field the sandbox does not model says so', async () => {
+    const { body } = await post('{ regions { name } }');
+    assert.deepEqual(body.errors?.map((e) => e.message), [`Query.regions ${NOT_MODELED} (at regions)`]);
+  });
 
   it('a variable of the wrong type is rejected with the graphql-js message', async () => {
     const { body } = await post('query($id: String!) { project(id: $id) { id } }', { id: 42 });
