@@ -40,8 +40,6 @@ describe('sandbox timings, forced at run time', () => {
     return { id: droplet.id, ip };
   };
 
-  let fastCreateMs = Number.POSITIVE_INFINITY;
-
   before(async () => {
     sandbox = await startSandbox({ fast: true });
     api = createDigitalOceanApi({ token: sandbox.env['DIGITALOCEAN_TOKEN']!, apiUrl: sandbox.env['DIGITALOCEAN_API_URL']!, ca: sandbox.digitalocean.ca });
@@ -52,11 +50,10 @@ describe('sandbox timings, forced at run time', () => {
     await sandbox?.close();
   });
 
-  it('fast stays fast: the fast profile, its poll interval, a droplet active in well under a second', async () => {
+  it('fast stays fast: the fast profile and its poll interval; a droplet comes up active', async () => {
     assert.equal(sandbox.timings.profile, 'fast');
     assert.equal(sandbox.env['TRIGGER_OPS_POLL_INTERVAL_MS'], '250');
-    const { value, ms } = await timed(() => createDroplet('tim-fast'));
-    fastCreateMs = ms;
+    const { value } = await timed(() => createDroplet('tim-fast'));
     dropletId = value.id;
     connection = await connectDroplet({ host: value.ip, port: Number(sandbox.env['DROPLET_SSH_PORT']), username: 'root', privateKey: controller.privateKey, pinnedHostKey: hostKey.publicKey, timeoutMs: 5000 });
   });
@@ -68,7 +65,6 @@ describe('sandbox timings, forced at run time', () => {
     const next = await timed(() => createDroplet('tim-next'));
     // Relative, not absolute: on a loaded machine every create is slower, but only the forced one by 2 s more.
     assert.ok(next.ms < slow.ms - 1_000, `the next create took ${next.ms} ms, the forced one ${slow.ms} ms`);
-    assert.ok(fastCreateMs < slow.ms - 1_000, `the first create took ${fastCreateMs} ms, the forced one ${slow.ms} ms`);
   });
 
   it('a forced pull takes that long for a missing image; a present image is pulled at once', async () => {
