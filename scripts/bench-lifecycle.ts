@@ -313,7 +313,7 @@ function printTables(report: ReturnType<typeof reportOf>, only: string | undefin
   // Colours only for a terminal: a table piped to a file or a CI log stays plain text.
   const style = process.stdout.isTTY ? {} : { style: { head: [], border: [] } };
   const ops = only && (OPERATIONS as readonly string[]).includes(only) ? [only as Operation] : OPERATIONS;
-  const show = (section: string) => !only || only === section || ops.length === 1;
+  const show = (section: string) => !only || only === section || (ops.length === 1 && (section === 'operations' || section === 'targets'));
   const out: string[] = [];
   if (show('operations') || show('floor') || show('overhead_ratio')) {
     const t = new Table({ head: ['operation', 'runs', 'wall ms', 'external ms', 'overhead ms', 'DO', 'Railway', 'SSH', 'webapp', 'floor ms', 'overhead/floor'], ...style });
@@ -343,7 +343,7 @@ function printTables(report: ReturnType<typeof reportOf>, only: string | undefin
   }
   if (report.compare) {
     const t = new Table({ head: ['figure', 'baseline', 'now', 'now / baseline'], ...style });
-    for (const [k, v] of Object.entries(report.compare)) if (!only || k.startsWith(only) || k.includes(`.${only}`)) t.push([k, v.baseline, v.now, v.ratio ?? '–']);
+    for (const [k, v] of Object.entries(report.compare)) if (!only || k.startsWith(`${only}.`) || k.includes(`.${only}.`) || k.endsWith(`.${only}`)) t.push([k, v.baseline, v.now, v.ratio ?? '–']);
     out.push(t.toString());
   }
   if (!only) out.push(Object.entries(LEGEND).map(([k, v]) => `${k}: ${v}`).join('\n'));
@@ -356,18 +356,18 @@ function reportOf(f: Figures, quick: boolean, compare: object | undefined) {
 }
 
 async function main(): Promise<void> {
-  const opts = new Command('bench')
+  const program = new Command('bench')
     .description('lifecycle figures on the sandbox')
     .option('--json', 'print one JSON object on stdout (progress goes to stderr)')
     .option('--quick', 'fewer repetitions (CI-sized)')
     .option('--only <name>', `print one section (${SECTIONS.join(', ')}) or one operation (${OPERATIONS.join(', ')})`)
     .option('--compare [file]', 'also print each figure as a ratio to a baseline run', false)
     .option('--save-baseline [file]', 'write this run\'s figures as the baseline', false)
-    .parse()
-    .opts<{ json?: boolean; quick?: boolean; only?: string; compare: string | boolean; saveBaseline: string | boolean }>();
+    .parse();
+  const opts = program.opts<{ json?: boolean; quick?: boolean; only?: string; compare: string | boolean; saveBaseline: string | boolean }>();
   const only = opts.only;
   if (only && !(SECTIONS as readonly string[]).includes(only) && !(OPERATIONS as readonly string[]).includes(only)) {
-    throw new Error(`--only ${only}: expected one of ${[...SECTIONS, ...OPERATIONS].join(', ')}`);
+    program.error(`--only ${only}: expected one of ${[...SECTIONS, ...OPERATIONS].join(', ')}`);
   }
   const comparePath = opts.compare === true ? DEFAULT_BASELINE : opts.compare || undefined;
   const baseline = comparePath ? (JSON.parse(readFileSync(comparePath, 'utf8')) as object) : undefined;
@@ -385,11 +385,14 @@ async function main(): Promise<void> {
 }
 
 function selectJson(report: ReturnType<typeof reportOf>, only: string): object {
+  const compare = report.compare
+    ? { compare: Object.fromEntries(Object.entries(report.compare).filter(([k]) => k.startsWith(`${only}.`) || k.includes(`.${only}.`) || k.endsWith(`.${only}`))) }
+    : {};
   if ((OPERATIONS as readonly string[]).includes(only)) {
     const op = only as Operation;
-    return { operations: { [op]: report.operations[op] }, floor: { [op]: report.floor[op] }, overhead_ratio: { [op]: report.overhead_ratio[op] } };
+    return { operations: { [op]: report.operations[op] }, floor: { [op]: report.floor[op] }, overhead_ratio: { [op]: report.overhead_ratio[op] }, ...compare };
   }
-  return { [only]: (report as Record<string, unknown>)[only] };
+  return { [only]: (report as Record<string, unknown>)[only], ...compare };
 }
 
 main().then(
