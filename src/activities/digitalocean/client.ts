@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { DigitalOceanApiError, toDigitalOceanError } from './errors';
 import { BOUNDS } from '../contract';
 import { httpsAgentTrusting } from '../tls-trust';
+import { meterExternalCall } from '../call-meter';
 
 // The one file that knows dots-wrapper. Everything else sees DigitalOceanApi and its plain types; every response is
 // parsed with zod, so a surprise in DigitalOcean's answer is a clear error here rather than an undefined later.
@@ -275,7 +276,7 @@ export function createDigitalOceanApi(options: DigitalOceanClientOptions): Digit
   async function call<S extends z.ZodType>(operation: string, schema: S, send: () => Promise<{ data: unknown }>): Promise<z.infer<S>> {
     let data: unknown;
     try {
-      data = (await send()).data;
+      data = (await meterExternalCall('digitalocean', send)).data;
     } catch (err) {
       throw toDigitalOceanError(operation, err);
     }

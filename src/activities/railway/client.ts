@@ -2,6 +2,7 @@ import { ClientError, GraphQLClient, type Variables } from 'graphql-request';
 import { ErrorType } from '../../shared/errors';
 import { classifyGraphqlErrors, RailwayApiError } from './errors';
 import { BOUNDS } from '../contract';
+import { meterExternalCall } from '../call-meter';
 
 /** Railway credentials: an account/workspace token (`Authorization: Bearer`) or a project token (`Project-Access-Token`). */
 export type RailwayAuth = { readonly kind: 'account'; readonly token: string } | { readonly kind: 'project'; readonly token: string };
@@ -35,7 +36,7 @@ export function createRailwayGraphqlClient(options: RailwayClientOptions): Railw
   return {
     async request(operation, document, variables = {}) {
       try {
-        return await client.request<unknown>(document, variables as Variables);
+        return await meterExternalCall('railway', () => client.request<unknown>(document, variables as Variables));
       } catch (err) {
         throw toRailwayError(operation, err, timeoutMs);
       }

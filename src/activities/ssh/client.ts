@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { NodeSSH } from 'node-ssh';
 import { utils } from 'ssh2';
+import { meterExternalCall } from '../call-meter';
 import { HostKeyMismatchError, SshAuthError, SshInputError, SshUnavailableError } from './errors';
 
 export interface ConnectDropletOptions {
@@ -72,7 +73,7 @@ export async function connectDroplet(options: ConnectDropletOptions): Promise<Dr
   let presented: Buffer | undefined;
   const ssh = new NodeSSH();
   try {
-    await ssh.connect({
+    await meterExternalCall('ssh', () => ssh.connect({
       host: options.host,
       port: options.port,
       username: options.username,
@@ -83,7 +84,7 @@ export async function connectDroplet(options: ConnectDropletOptions): Promise<Dr
         presented = key;
         return key.equals(pinned);
       },
-    });
+    }));
   } catch (err) {
     ssh.dispose();
     if (presented && !presented.equals(pinned)) {
@@ -127,7 +128,7 @@ export async function connectDroplet(options: ConnectDropletOptions): Promise<Dr
               }
             : {}),
         });
-        const result = await (timeout ? Promise.race([exec, timeout]) : exec);
+        const result = await meterExternalCall('ssh', () => (timeout ? Promise.race([exec, timeout]) : exec), { counted: false });
         return { code: result.code ?? 255, stdout: result.stdout, stderr: result.stderr };
       } catch (err) {
         if (err instanceof SshUnavailableError) throw err;

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
 import { errorTypeForStatus, WebappApiError } from './errors';
 import { BOUNDS } from '../contract';
+import { meterExternalCall } from '../call-meter';
 
 /** The instance name the credential probe heartbeats as; the webapp keeps one WorkerInstance row for it. */
 export const PROBE_INSTANCE_NAME = 'trigger-ops-probe';
@@ -60,7 +61,7 @@ export function createWebappClient(options: WebappClientOptions): WebappClient {
 
   async function send(operation: string, path: string, init: RequestInit): Promise<Response> {
     try {
-      return await doFetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      return await meterExternalCall('webapp', () => doFetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) }));
     } catch (err) {
       const name = err instanceof Error ? err.name : '';
       const what =

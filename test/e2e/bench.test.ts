@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const ROOT = join(__dirname, '..', '..');
+const OPERATIONS = ['deploy', 'heal_healthy', 'heal_repair', 'upgrade', 'migrate', 'teardown'];
+const SYSTEMS = ['digitalocean', 'railway', 'ssh', 'webapp'];
+
+/** Runs the bench as `npm run bench` does (without the setup step the test run has already done); resolves with stdout. */
+function runBench(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'bench-lifecycle.ts'), ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+}
+
+const positive = (what: string, n: unknown) => assert.ok(typeof n === 'number' && Number.isFinite(n) && n > 0, `${what} is a positive number: ${String(n)}`);
+
+describe('npm run bench', () => {
+  it('--quick --json prints one JSON object with every operation, its floor and ratio, and the targets', { timeout: 180_000 }, async () => {
+    const { code, stdout, stderr } = await runBench(['--quick', '--json']);
+    assert.equal(code, 0, stderr);
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 1, `exactly one line on stdout:\n${stdout}`);
+    const report = JSON.parse(lines[0] ?? '') as {
+      operations: Record<string, { wall_ms: number; external_ms: number; overhead_ms: number; calls: Record<string, number> }>;
+      floor: Record<string, { wall_ms: number }>;
+      overhead_ratio: Record<string, number>;
+      upgrade_unavailability: Record<string, number>;
+      kill_to_healthy: Record<string, number>;
+      targets: { target: string; met: boolean }[];
+    };
+    for (const op of OPERATIONS) {
+      const o = report.operations[op];
+      assert.ok(o, `operations.${op}`);
+      positive(`${op}.wall_ms`, o.wall_ms);
+      positive(`${op}.external_ms`, o.external_ms);
+      assert.ok(Number.isFinite(o.overhead_ms) && Math.abs(o.wall_ms - o.external_ms - o.overhead_ms) < 1, `${op}: overhead = wall − external`);
+      assert.deepEqual(Object.keys(o.calls).sort(), [...SYSTEMS].sort());
+      positive(`floor.${op}.wall_ms`, report.floor[op]?.wall_ms);
+      assert.ok(Number.isFinite(report.overhead_ratio[op]), `overhead_ratio.${op}`);
+    }
+    assert.ok((report.operations['heal_healthy']?.calls['ssh'] ?? 0) >= 1, 'a heal check opens an SSH session');
+    assert.ok((report.operations['deploy']?.calls['digitalocean'] ?? 0) >= 1, 'a deploy calls DigitalOcean');
+    for (const [k, v] of Object.entries({ ...report.upgrade_unavailability, ...report.kill_to_healthy })) positive(k, v);
+    assert.ok(report.targets.some((t) => t.target.includes('SSH session')) && report.targets.every((t) => typeof t.met === 'boolean'));
+  });
+});
