@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { BOUNDS } from './activities/contract';
+import { BOUNDS } from './shared/activity-contract';
 import { createDigitalOceanApi } from './activities/digitalocean/client';
 import { createRailwayApiFromConfig } from './activities/railway';
 import { createFileSecretStore, Redactor } from './activities/secrets';

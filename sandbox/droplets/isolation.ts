@@ -130,7 +130,7 @@ export function ensureDropletClient(toolsDir?: string): { path: string } | { pro
   const temporary = `${path}.${process.pid}.tmp`;
   const built = spawnSync(go, ['build', '-trimpath', '-ldflags=-s -w', '-o', temporary, '.'], {
     cwd: CLIENT_SOURCE_DIR,
-    env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+    env: { ...process.env, CGO_ENABLED: '0', GOTOOLCHAIN: 'local' },
     encoding: 'utf8',
   });
   if (built.status !== 0) {

@@ -1,6 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CONTRACT, HEARTBEAT_EVERY_MS, type ActivityName } from './contract';
+import { CONTRACT, HEARTBEAT_EVERY_MS, type ActivityName } from '../shared/activity-contract';
 
 /** The latest progress each running activity reported: what its timer heartbeats repeat. */
 const latest = new WeakMap<Context, unknown>();

@@ -7,7 +7,7 @@ import type { RailwayApi } from './railway/api';
 import { findWebappService } from './railway/services';
 import type { Redactor } from './secrets/redactor';
 import type { createAgentSession } from './droplet/session';
-import { BOUNDS } from './contract';
+import { BOUNDS } from '../shared/activity-contract';
 
 export interface LogStepDeps {
   readonly digitalocean: DigitalOceanApi;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BOUNDS } from '../activities/contract';
+import { BOUNDS } from '../shared/activity-contract';
 
 const optionalString = z.string().trim().min(1).optional();
 const port = z.coerce.number().int().min(0).max(65535);

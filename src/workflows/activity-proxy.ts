@@ -1,9 +1,9 @@
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { activityOptions, type ActivityName, type RetryName } from '../activities/contract';
+import { activityOptions, type ActivityName, type RetryName } from '../shared/activity-contract';
 
 /**
- * Every activity, each scheduled with its own options from the timing contract (src/activities/contract.ts), some
+ * Every activity, each scheduled with its own options from the timing contract (src/shared/activity-contract.ts), some
  * computed from the call's input. Workflows call activities only through these.
  */
 function contractActivities(retry?: RetryName): Activities {

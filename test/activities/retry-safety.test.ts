@@ -2,7 +2,7 @@
  * Every mutating activity is safe to retry.
  *
  * Temporal runs an activity again when an attempt failed, timed out or lost its worker, and that attempt may have
- * done its work already. Here every activity the timing contract (src/activities/contract.ts) marks `mutating` runs
+ * done its work already. Here every activity the timing contract (src/shared/activity-contract.ts) marks `mutating` runs
  * twice with the same input and the same activity info (attempt 1, then attempt 2 of one workflow, run and activity
  * id, so agent operation ids and update ids match), against the real sandbox (DigitalOcean, Railway, the webapp, SSH
  * droplets running the agent) and a real Temporal server. The world after the second run must equal the world after
@@ -19,7 +19,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../src/activities';
-import { CONTRACT, type ActivityName } from '../../src/activities/contract';
+import { CONTRACT, type ActivityName } from '../../src/shared/activity-contract';
 import { DEFAULT_IMAGE, DEFAULT_REGION, DEFAULT_SIZE, type DeployResult } from '../../src/shared/deploy';
 import { resourceNames, secretNames, workflowIds } from '../../src/shared/ids';
 import { statusQuery } from '../../src/shared/installation-messages';

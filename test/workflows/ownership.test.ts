@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../src/activities';
-import type { ActivityName } from '../../src/activities/contract';
+import type { ActivityName } from '../../src/shared/activity-contract';
 import { DEFAULT_IMAGE, DEFAULT_REGION, DEFAULT_SIZE, type DesiredState } from '../../src/shared/deploy';
 import { ErrorType } from '../../src/shared/errors';
 import { resourceNames } from '../../src/shared/ids';

@@ -1,7 +1,7 @@
 import { modules } from 'dots-wrapper';
 import { z } from 'zod';
 import { DigitalOceanApiError, toDigitalOceanError } from './errors';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { httpsAgentTrusting } from '../tls-trust';
 import { meterExternalCall } from '../call-meter';
 

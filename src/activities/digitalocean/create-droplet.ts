@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { MANAGED_TAG, resourceNames } from '../../shared/ids';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { currentAttempt, pause, progress } from '../heartbeat';
 import type { DigitalOceanApi, Droplet } from './client';
 import { DigitalOceanApiError } from './errors';

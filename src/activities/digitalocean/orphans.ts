@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../../shared/errors';
 import { resourceNames } from '../../shared/ids';
 import type { OrphanResource } from '../../shared/lifecycle';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { invalidInput, notOwned } from '../failures';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import type { DigitalOceanApi, Firewall, SshKey } from './client';

@@ -15,7 +15,7 @@ import {
 } from '../../remote/agent-commands';
 import { ErrorType } from '../../shared/errors';
 import { resourceNames } from '../../shared/ids';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import type { DigitalOceanApi } from '../digitalocean/client';
 import { dropletNotOwnedBecause, ownedDroplet } from '../digitalocean/ownership';
 import { notOwned } from '../failures';

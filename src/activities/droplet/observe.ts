@@ -1,7 +1,7 @@
 import { agentStatusCommand, type AgentStatus } from '../../remote/agent-commands';
 import type { Observation } from '../../shared/heal-policy';
 import { secretNames } from '../../shared/ids';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import type { DigitalOceanApi, Droplet } from '../digitalocean/client';
 import { DigitalOceanApiError } from '../digitalocean/errors';
 import type { RailwayApi } from '../railway/api';

@@ -24,7 +24,7 @@ export function createAgentSession(deps: { readonly connect: ConnectToDroplet; r
     }
   };
 
-  /** Runs one agent verb with a timeout from the timing contract (src/activities/contract.ts BOUNDS). */
+  /** Runs one agent verb with a timeout from the timing contract (src/shared/activity-contract.ts BOUNDS). */
   const agent = async <V extends AgentVerb>(c: DropletConnection, verb: V, cmd: AgentCommand, timeoutMs: number): Promise<AgentOutput<V>> => {
     const result = await c.run(cmd.command, {
       ...(cmd.stdin !== undefined ? { stdin: cmd.stdin } : {}),

@@ -1,7 +1,7 @@
 import { ClientError, GraphQLClient, type Variables } from 'graphql-request';
 import { ErrorType } from '../../shared/errors';
 import { classifyGraphqlErrors, RailwayApiError } from './errors';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { meterExternalCall } from '../call-meter';
 
 /** Railway credentials: an account/workspace token (`Authorization: Bearer`) or a project token (`Project-Access-Token`). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../../shared/errors';
 import { resourceNames, secretNames } from '../../shared/ids';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { invalidInput } from '../failures';
 import { pause, progress } from '../heartbeat';
 import type { SecretStore } from '../secrets/store';

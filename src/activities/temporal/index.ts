@@ -8,7 +8,7 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ErrorType } from '../../shared/errors';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { pause, progress } from '../heartbeat';
 import { workflowIds } from '../../shared/ids';
 import {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ErrorType } from '../../shared/errors';
 import { errorTypeForStatus, WebappApiError } from './errors';
-import { BOUNDS } from '../contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import { meterExternalCall } from '../call-meter';
 
 /** The instance name the credential probe heartbeats as; the webapp keeps one WorkerInstance row for it. */

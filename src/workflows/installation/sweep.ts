@@ -1,4 +1,4 @@
-import { BOUNDS } from '../../activities/contract';
+import { BOUNDS } from '../../shared/activity-contract';
 import type { DesiredState } from '../../shared/deploy';
 import { DEFAULT_LIFECYCLE_SETTINGS, type OrphanRecord, type OrphanResource } from '../../shared/lifecycle';
 import { acts } from '../activity-proxy';

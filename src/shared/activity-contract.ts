@@ -1,6 +1,6 @@
 import type { ActivityOptions, RetryPolicy } from '@temporalio/common';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../shared/errors';
-import type { Activities } from './index';
+import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from './errors';
+import type { Activities } from '../activities';
 
 /**
  * The timing contract: every activity's start-to-close, heartbeat and retry, in one table keyed by activity name.
