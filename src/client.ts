@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheck } from './cli/check';
 import { registerCodecServer } from './cli/codec-server';
+import { registerController } from './cli/controller';
 import { registerDeploy } from './cli/deploy';
 import { CliError } from './cli/context';
 import { registerHeal } from './cli/heal';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerHeal(program);
   registerLogs(program);
   registerSandbox(program);
+  registerController(program);
   registerWorker(program);
   registerCheck(program);
   registerCodecServer(program);

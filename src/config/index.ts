@@ -46,6 +46,18 @@ export interface Config {
     readonly projectToken: string | undefined;
     readonly projectId: string | undefined;
     readonly environmentId: string | undefined;
+    /** The controller's own service (Railway sets RAILWAY_SERVICE_ID there). */
+    readonly serviceId: string | undefined;
+  };
+  /** Encrypts the secret store's copy kept in the controller's Railway service variables. */
+  readonly secretKey: string | undefined;
+  /** What `trigger-ops controller` serves and keeps; desired values are validated by the reconciler, not here. */
+  readonly controller: {
+    readonly port: number;
+    readonly installation: string | undefined;
+    readonly region: string | undefined;
+    readonly size: string | undefined;
+    readonly supervisorVersion: string | undefined;
   };
   readonly trigger: {
     readonly adminToken: string | undefined;
@@ -96,6 +108,15 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       projectToken: e.RAILWAY_TOKEN,
       projectId: e.RAILWAY_PROJECT_ID,
       environmentId: e.RAILWAY_ENVIRONMENT_ID,
+      serviceId: e.RAILWAY_SERVICE_ID,
+    },
+    secretKey: e.TRIGGER_OPS_SECRET_KEY,
+    controller: {
+      port: e.PORT,
+      installation: e.TRIGGER_OPS_INSTALLATION,
+      region: e.TRIGGER_OPS_REGION,
+      size: e.TRIGGER_OPS_SIZE,
+      supervisorVersion: e.TRIGGER_OPS_SUPERVISOR_VERSION,
     },
     trigger: { adminToken: e.TRIGGER_ADMIN_TOKEN, workerToken: e.TRIGGER_WORKER_TOKEN },
   };

@@ -58,6 +58,20 @@ export const envSchema = z.object({
   RAILWAY_PROJECT_ID: optionalString,
   // Railway environment of the installation (set by Railway when the controller runs there).
   RAILWAY_ENVIRONMENT_ID: optionalString,
+  // The controller's own Railway service (set by Railway): its variables keep the encrypted copy of the secret store.
+  RAILWAY_SERVICE_ID: optionalString,
+  // Key (at least 32 characters; the template generates it) that encrypts the secret store's copy on Railway.
+  TRIGGER_OPS_SECRET_KEY: z.string().trim().min(32, { message: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
+  // HTTP port of `trigger-ops controller` (/healthz, /status, the status page); Railway sets it.
+  PORT: port.default(8080),
+  // The installation `trigger-ops controller` keeps deployed and healthy.
+  TRIGGER_OPS_INSTALLATION: optionalString,
+  // Desired DigitalOcean region of the controller's installation (a change migrates the droplet).
+  TRIGGER_OPS_REGION: optionalString,
+  // Desired DigitalOcean size slug of the controller's installation (a change migrates the droplet).
+  TRIGGER_OPS_SIZE: optionalString,
+  // Desired supervisor release tag, e.g. v4.5.12; unset means the webapp's own version (a change upgrades).
+  TRIGGER_OPS_SUPERVISOR_VERSION: optionalString,
   // Personal access token (tr_pat_…) of a Trigger.dev admin user, for the admin workers API.
   TRIGGER_ADMIN_TOKEN: optionalString,
   // Worker group token (tr_wgt_…) the supervisor uses, when it is not obtained by trigger-ops.
@@ -78,4 +92,5 @@ export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'D
   'RAILWAY_TOKEN',
   'TRIGGER_ADMIN_TOKEN',
   'TRIGGER_WORKER_TOKEN',
+  'TRIGGER_OPS_SECRET_KEY',
 ] as const satisfies ReadonlyArray<keyof Env>;

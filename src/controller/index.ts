@@ -5,6 +5,7 @@ import type { Config } from '../config';
 import { startCodecServer, type CodecServer } from '../codec/codec-server';
 import { EncryptionCodec, resolveCodecKey } from '../codec/encryption-codec';
 import { connectClient, connectWorker } from '../temporal/connection';
+import type { SecretStore } from '../activities/secrets';
 import { activityDepsFromConfig, createWorker } from '../worker';
 import { findOrInstallTemporal } from './temporal-cli';
 import { startDevServer, type DevServer } from './temporal-dev-server';
@@ -53,6 +54,8 @@ export interface RunningController {
   readonly temporal: TemporalEndpoint;
   readonly client: Client;
   readonly worker: Worker;
+  /** The activities' secret store (backed by its Railway copy when configured: `restore` refills it from there). */
+  readonly secrets: SecretStore & { restore?: () => Promise<{ restored: number; unreadable: readonly string[] }> };
   /** Resolves when the worker has stopped. */
   readonly running: Promise<void>;
   /** Stops the worker, closes connections and stops the embedded server if we started it. */
@@ -66,12 +69,13 @@ export async function startController(config: Config, log: (m: string) => void):
   try {
     const codec = loadCodec(config);
     connection = await connectWorker(config.temporal, temporal.address);
+    const deps = activityDepsFromConfig(config, codec);
     const worker = await createWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       codec,
-      deps: activityDepsFromConfig(config, codec),
+      deps,
       ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
     });
     const client = await connectClient(config.temporal, temporal.address, codec);
@@ -89,7 +93,7 @@ export async function startController(config: Config, log: (m: string) => void):
       })();
       return stopped;
     };
-    return { temporal, client, worker, running, stop };
+    return { temporal, client, worker, secrets: deps.secrets, running, stop };
   } catch (err) {
     await connection?.close().catch(() => undefined);
     await temporal.devServer?.stop();
