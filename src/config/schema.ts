@@ -38,6 +38,8 @@ export const envSchema = z.object({
   TRIGGER_OPS_DATA_DIR: z.string().trim().min(1).default('.data'),
   // AES-256 key (base64, 32 bytes) for the payload codec; generated into the data dir when unset locally.
   TRIGGER_OPS_CODEC_KEY: optionalString,
+  // Token that opens the controller's /status and status page; generated into the data dir at first boot when unset.
+  TRIGGER_OPS_ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (e.g. openssl rand -base64 32)').max(512).optional(),
   // Pre-built workflow bundle (scripts/bundle-workflows.ts); unset means bundle the workflows from source at start.
   TRIGGER_OPS_WORKFLOW_BUNDLE: optionalString,
   // Log level of the controller.
@@ -87,7 +89,7 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables whose values are secrets: never logged, never shown. */
-export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'DIGITALOCEAN_TOKEN',
+export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'TRIGGER_OPS_ADMIN_TOKEN', 'DIGITALOCEAN_TOKEN',
   'RAILWAY_API_TOKEN',
   'RAILWAY_TOKEN',
   'TRIGGER_ADMIN_TOKEN',

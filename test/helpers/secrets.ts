@@ -5,11 +5,12 @@ import type { EncryptionCodec } from '../../src/codec/encryption-codec';
 import type { World } from './installation';
 
 /**
- * Every secret value in play in a world: the stand-ins' tokens, the webapp's secrets on Railway, and what the
- * controller keeps in its secret store (worker token, SSH private keys).
+ * Every secret value in play in a world: the stand-ins' tokens, the webapp's secrets on Railway, what the
+ * controller keeps in its secret store (worker token, SSH private keys), and `extra` ones a test knows of (the
+ * controller's admin token, a status-page session id).
  */
-export function secretValues(world: World): string[] {
-  const values = new Set<string>();
+export function secretValues(world: World, extra: readonly string[] = []): string[] {
+  const values = new Set<string>(extra);
   for (const name of ['DIGITALOCEAN_TOKEN', 'RAILWAY_API_TOKEN', 'TRIGGER_ADMIN_TOKEN'] as const) {
     const v = world.sandbox.env[name];
     if (v) values.add(v);
@@ -32,6 +33,15 @@ export function secretValues(world: World): string[] {
     }
   }
   return [...values];
+}
+
+/**
+ * Fails naming where (never the value) when any of `secrets` appears in `text`: for what the controller shows or
+ * logs (HTTP bodies, headers, the page's DOM, log lines).
+ */
+export function assertNoSecrets(text: string, secrets: readonly string[], where: string): void {
+  const leaked = secrets.findIndex((s) => s.length > 0 && text.includes(s));
+  if (leaked >= 0) throw new Error(`secret #${leaked} of ${secrets.length} appears in ${where}`);
 }
 
 /** A workflow's history with every payload decoded through the codec: what the server would show without encryption. */

@@ -1,0 +1,155 @@
+import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import type { Worker } from '@temporalio/worker';
+import { workflowIds } from '../shared/ids';
+import { statusQuery } from '../shared/installation-messages';
+import type { InstallationStatus } from '../shared/lifecycle';
+import type { RunningController } from '.';
+
+/** The controller's own health, as /healthz reports it: Railway puts the service live on `healthy`. */
+export interface HealthReport {
+  readonly healthy: boolean;
+  /** One line: what was checked, or what is wrong and where. */
+  readonly reason: string;
+}
+
+/** Why the installation's status could not be read. */
+export interface StatusUnavailable {
+  readonly kind: 'not-deployed' | 'temporal-unreachable' | 'no-answer';
+  readonly message: string;
+}
+
+/** What /status returns and the status page shows: the entity's status, or why there is none, and what the controller knows besides. */
+export interface StatusReport {
+  readonly installationId: string;
+  /** ISO time this report was read. */
+  readonly readAt: string;
+  readonly status: InstallationStatus | null;
+  /** Set exactly when `status` is null. */
+  readonly unavailable: StatusUnavailable | null;
+  /** A configuration problem the controller found (a refused token, a bad desired state): shown as needing a person. */
+  readonly configurationError: string | null;
+  /** The webapp's version on Railway, when the controller knows it. */
+  readonly webappVersion: string | null;
+}
+
+export type HealthProvider = () => Promise<HealthReport>;
+export type StatusProvider = () => Promise<StatusReport>;
+
+/** A long poll lasts about a minute, so a live worker's last poll is never much older than this. */
+export const MAX_POLL_AGE_MS = 120_000;
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+const { TaskQueueType } = temporal.api.enums.v1;
+const POLL_KINDS = [
+  ['workflow', TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW],
+  ['activity', TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY],
+] as const;
+
+/**
+ * Healthy when all of: this process's worker is RUNNING, the Temporal frontend answers, and Temporal has seen this
+ * worker (by its identity) poll the task queue for workflow and activity tasks recently. Each check names where it
+ * failed, so the 503 says what to look at.
+ */
+export function createHealthProvider(options: {
+  readonly client: Client;
+  readonly worker: Pick<Worker, 'getState' | 'options'>;
+  readonly address: string;
+  readonly timeoutMs?: number;
+  readonly maxPollAgeMs?: number;
+}): HealthProvider {
+  const { client, worker, address } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const maxPollAgeMs = options.maxPollAgeMs ?? MAX_POLL_AGE_MS;
+  const { identity, taskQueue, namespace } = worker.options;
+  return async () => {
+    const state = worker.getState();
+    if (state !== 'RUNNING') return { healthy: false, reason: `the worker is ${state}, not RUNNING: nothing polls task queue "${taskQueue}"` };
+    const service = client.workflowService;
+    try {
+      const ages = await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
+        await service.getSystemInfo({});
+        const found: Array<[string, number | undefined]> = [];
+        for (const [kind, type] of POLL_KINDS) {
+          const { pollers } = await service.describeTaskQueue({ namespace, taskQueue: { name: taskQueue }, taskQueueType: type });
+          const mine = (pollers ?? []).filter((p) => p.identity === identity);
+          const ages = mine.map((p) => Date.now() - Number(p.lastAccessTime?.seconds ?? 0) * 1000);
+          found.push([kind, ages.length > 0 ? Math.min(...ages) : undefined]);
+        }
+        return found;
+      });
+      const stale = ages.filter(([, age]) => age === undefined || age > maxPollAgeMs).map(([kind]) => kind);
+      if (stale.length > 0) {
+        return { healthy: false, reason: `Temporal at ${address} has no recent ${stale.join(' and ')} poll from this worker (${identity}) on task queue "${taskQueue}"` };
+      }
+      return { healthy: true, reason: `worker ${identity} polls task queue "${taskQueue}" and Temporal at ${address} answers` };
+    } catch (err) {
+      return { healthy: false, reason: `Temporal at ${address} does not answer: ${errorMessage(err)}` };
+    }
+  };
+}
+
+/**
+ * Reads the installation entity's `status` query. Never throws: a missing entity, an unreachable Temporal or a query
+ * no worker answers becomes `unavailable` with its reason, beside whatever configuration error the caller knows of.
+ */
+export function createStatusProvider(options: {
+  readonly client: Client;
+  readonly installationId: string;
+  readonly configurationError?: () => string | null;
+  readonly webappVersion?: () => string | null;
+  readonly timeoutMs?: number;
+}): StatusProvider {
+  const { client, installationId } = options;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const workflowId = workflowIds.installation(installationId);
+  return async () => {
+    const base = {
+      installationId,
+      readAt: new Date().toISOString(),
+      configurationError: options.configurationError?.() ?? null,
+      webappVersion: options.webappVersion?.() ?? null,
+    };
+    try {
+      const status = await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query(statusQuery));
+      return { ...base, status, unavailable: null };
+    } catch (err) {
+      return { ...base, status: null, unavailable: classify(err, workflowId, timeoutMs) };
+    }
+  };
+}
+
+/** Both providers for a running controller and the installation it owns. */
+export function controllerProviders(
+  controller: Pick<RunningController, 'client' | 'worker' | 'temporal'>,
+  installationId: string,
+  options: { readonly configurationError?: () => string | null; readonly webappVersion?: () => string | null } = {},
+): { readonly health: HealthProvider; readonly status: StatusProvider } {
+  return {
+    health: createHealthProvider({ client: controller.client, worker: controller.worker, address: controller.temporal.address }),
+    status: createStatusProvider({ client: controller.client, installationId, ...options }),
+  };
+}
+
+function classify(err: unknown, workflowId: string, timeoutMs: number): StatusUnavailable {
+  if (err instanceof WorkflowNotFoundError) {
+    return { kind: 'not-deployed', message: `there is no installation entity ${workflowId} yet: nothing has been deployed` };
+  }
+  const code = grpcCode(err);
+  if (code === 14) return { kind: 'temporal-unreachable', message: `Temporal does not answer: ${errorMessage(err)}` };
+  if (code === 4) return { kind: 'no-answer', message: `no worker answered the status query of ${workflowId} within ${timeoutMs / 1000} s: is the worker running?` };
+  return { kind: 'no-answer', message: `the status query of ${workflowId} failed: ${errorMessage(err)}` };
+}
+
+function grpcCode(err: unknown): number | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    if (isGrpcServiceError(e)) return e.code;
+  }
+  return undefined;
+}
+
+function errorMessage(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 3; e = e.cause) parts.push(e.message);
+  return parts.join(': ') || String(err);
+}
