@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config';
@@ -35,6 +36,7 @@ export async function resolveTemporal(config: Config, log: (m: string) => void):
     namespace: config.temporal.namespace,
     extraArgs: ['--ui-codec-endpoint', codecServer.url],
     detached: true,
+    pidFile: join(config.dataDir, 'temporal.pid'),
   }).catch(async (err: unknown) => {
     await codecServer.close();
     throw new Error(
@@ -62,13 +64,31 @@ export interface RunningController {
   stop(): Promise<void>;
 }
 
+/**
+ * A server whose port is open can still answer "Frontend is not healthy yet" for a few seconds (the embedded one just
+ * after start, a cluster while it rolls): connecting is retried for up to a minute before the controller gives up.
+ */
+async function untilTemporalAnswers<T>(connect: () => Promise<T>, log: (m: string) => void): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (Date.now() > deadline || !/unavailable|not healthy|ECONNREFUSED|deadline/i.test(message)) throw err;
+      if (attempt === 1) log(`Temporal is not answering yet (${message.split('\n')[0]}); trying again for up to a minute`);
+      await sleep(Math.min(2000, 250 * attempt));
+    }
+  }
+}
+
 /** Temporal (embedded or configured) + a worker on the task queue + a client, as one unit with one stop. */
 export async function startController(config: Config, log: (m: string) => void): Promise<RunningController> {
   const temporal = await resolveTemporal(config, log);
   let connection: NativeConnection | undefined;
   try {
     const codec = loadCodec(config);
-    connection = await connectWorker(config.temporal, temporal.address);
+    connection = await untilTemporalAnswers(() => connectWorker(config.temporal, temporal.address), log);
     const deps = activityDepsFromConfig(config, codec);
     const worker = await createWorker({
       connection,

@@ -5,6 +5,7 @@ import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
 import type { InstallationStatus } from '../shared/lifecycle';
 import type { RunningController } from '.';
+import type { ReconcileState } from './reconciler';
 
 /** The controller's own health, as /healthz reports it: Railway puts the service live on `healthy`. */
 export interface HealthReport {
@@ -31,6 +32,8 @@ export interface StatusReport {
   readonly configurationError: string | null;
   /** The webapp's version on Railway, when the controller knows it. */
   readonly webappVersion: string | null;
+  /** What `trigger-ops controller`'s reconciler is doing (null when no reconciler runs, e.g. a bare worker). */
+  readonly reconciler: ReconcileState | null;
 }
 
 export type HealthProvider = () => Promise<HealthReport>;
@@ -98,6 +101,7 @@ export function createStatusProvider(options: {
   readonly installationId: string;
   readonly configurationError?: () => string | null;
   readonly webappVersion?: () => string | null;
+  readonly reconciler?: () => ReconcileState;
   readonly timeoutMs?: number;
 }): StatusProvider {
   const { client, installationId } = options;
@@ -109,6 +113,7 @@ export function createStatusProvider(options: {
       readAt: new Date().toISOString(),
       configurationError: options.configurationError?.() ?? null,
       webappVersion: options.webappVersion?.() ?? null,
+      reconciler: options.reconciler?.() ?? null,
     };
     try {
       const status = await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query(statusQuery));
@@ -123,7 +128,11 @@ export function createStatusProvider(options: {
 export function controllerProviders(
   controller: Pick<RunningController, 'client' | 'worker' | 'temporal'>,
   installationId: string,
-  options: { readonly configurationError?: () => string | null; readonly webappVersion?: () => string | null } = {},
+  options: {
+    readonly configurationError?: () => string | null;
+    readonly webappVersion?: () => string | null;
+    readonly reconciler?: () => ReconcileState;
+  } = {},
 ): { readonly health: HealthProvider; readonly status: StatusProvider } {
   return {
     health: createHealthProvider({ client: controller.client, worker: controller.worker, address: controller.temporal.address }),

@@ -73,7 +73,7 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
   const { client, log } = options;
   let current: ReconcileState = { phase: 'starting', message: 'starting', problem: null, since: new Date().toISOString(), failures: 0, nextAttemptAt: null };
   const set = (phase: ReconcileState['phase'], message: string, extra: Partial<ReconcileState> = {}) => {
-    if (current.phase !== phase || current.message !== message) log(`reconcile: ${message}`);
+    if (current.phase !== phase || current.message !== message) log(`reconcile: ${message}${extra.problem ? `: ${extra.problem}` : ''}`);
     current = { ...current, phase, message, problem: null, since: new Date().toISOString(), nextAttemptAt: null, ...extra };
   };
   const abort = new AbortController();
@@ -238,7 +238,6 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
           failures: failures + 1,
           nextAttemptAt: new Date(Date.now() + delay).toISOString(),
         });
-        log(`reconcile: ${reason}`);
         await wait(delay);
       }
     }

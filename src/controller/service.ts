@@ -1,5 +1,6 @@
 import type { Config } from '../config';
 import { resolveAdminToken } from './admin-token';
+import { installationIdSchema } from '../shared/ids';
 import { desiredFromConfig } from './desired-state';
 import { startControllerHttp, type ControllerHttp } from './http-server';
 import { startController, type RunningController } from '.';
@@ -34,7 +35,8 @@ export interface ControllerServiceOptions {
 export async function startControllerService(config: Config, options: ControllerServiceOptions): Promise<ControllerService> {
   const { log } = options;
   const desired = desiredFromConfig(config, options.defaultInstallation);
-  const installationId = 'desired' in desired ? desired.desired.installationId : options.defaultInstallation;
+  const named = installationIdSchema.safeParse(config.controller.installation ?? options.defaultInstallation);
+  const installationId = 'desired' in desired ? desired.desired.installationId : named.success ? named.data : options.defaultInstallation;
   const controller = await startController(config, log);
   let secretsProblem: string | null = null;
   try {
@@ -51,6 +53,7 @@ export async function startControllerService(config: Config, options: Controller
     });
     const providers = controllerProviders(controller, installationId, {
       configurationError: () => reconciler.state().problem ?? secretsProblem,
+      reconciler: () => reconciler.state(),
     });
     const http = await startControllerHttp({
       port: config.controller.port,

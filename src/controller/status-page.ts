@@ -91,6 +91,9 @@ export function renderStatusPage(report: StatusReport, problems: readonly Proble
     '<form class="inline" method="post" action="/logout"><button type="submit" id="logout">Sign out</button></form>',
     `<h1>Installation <code id="installation">${escapeHtml(report.installationId)}</code>: <span id="state" class="state ${healthy ? 'healthy' : 'unhealthy'}">${escapeHtml(state)}</span>${s?.retiring ? ' (retiring)' : ''}</h1>`,
     `<p class="muted">Read at ${escapeHtml(report.readAt)}; this page refreshes every 30 s.</p>`,
+    ...(report.reconciler
+      ? [`<p id="controller">Controller: <strong>${escapeHtml(report.reconciler.phase)}</strong> — ${escapeHtml(report.reconciler.message)} (since ${escapeHtml(report.reconciler.since)})</p>`]
+      : []),
     '<h2>Needs a person</h2>',
     problems.length === 0
       ? '<p id="problems" class="problems">Nothing needs you.</p>'

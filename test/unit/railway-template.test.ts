@@ -75,7 +75,7 @@ describe('docs/railway-template.md', () => {
 
   it('lists the Trigger.dev services by the names their reference variables use', () => {
     const services = table('webapp').map(([name]) => name);
-    assert.deepEqual(services, Object.values(SERVICE_NAMES).filter((n) => n !== SERVICE_NAMES.controller));
+    assert.deepEqual([...services], Object.values(SERVICE_NAMES).filter((n) => n !== SERVICE_NAMES.controller));
     for (const [, ref] of doc.matchAll(/\$\{\{([^.}]+)\.[A-Z_]+\}\}/g)) assert.ok(services.includes(ref!), `\${{${ref}.…}} names no service`);
   });
 });
