@@ -114,7 +114,19 @@ export function createStatusProvider(options: {
       const status = await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query(statusQuery));
       return { ...base, status, unavailable: null };
     } catch (err) {
-      return { ...base, status: null, unavailable: classify(err, workflowId, timeoutMs) };
+      if (err instanceof WorkflowNotFoundError) {
+        return { ...base, status: null, unavailable: { kind: 'not-deployed', message: `there is no installation entity ${workflowId} yet: nothing has been deployed` } };
+      }
+      // A query can fail because Temporal is away or because no worker answers it: ask Temporal itself which.
+      const away = await client.connection
+        .withDeadline(Date.now() + Math.min(timeoutMs, 2_000), () => client.workflowService.getSystemInfo({}))
+        .then(() => undefined, (probe: unknown) => probe);
+      if (away !== undefined) return { ...base, status: null, unavailable: { kind: 'temporal-unreachable', message: `Temporal does not answer: ${errorMessage(away)}` } };
+      const message =
+        grpcCode(err) === 4
+          ? `no worker answered the status query of ${workflowId} within ${timeoutMs / 1000} s: is the worker running?`
+          : `the status query of ${workflowId} failed: ${errorMessage(err)}`;
+      return { ...base, status: null, unavailable: { kind: 'no-answer', message } };
     }
   };
 }
@@ -129,16 +141,6 @@ export function controllerProviders(
     health: createHealthProvider({ client: controller.client, worker: controller.worker, address: controller.temporal.address }),
     status: createStatusProvider({ client: controller.client, installationId, ...options }),
   };
-}
-
-function classify(err: unknown, workflowId: string, timeoutMs: number): StatusUnavailable {
-  if (err instanceof WorkflowNotFoundError) {
-    return { kind: 'not-deployed', message: `there is no installation entity ${workflowId} yet: nothing has been deployed` };
-  }
-  const code = grpcCode(err);
-  if (code === 14) return { kind: 'temporal-unreachable', message: `Temporal does not answer: ${errorMessage(err)}` };
-  if (code === 4) return { kind: 'no-answer', message: `no worker answered the status query of ${workflowId} within ${timeoutMs / 1000} s: is the worker running?` };
-  return { kind: 'no-answer', message: `the status query of ${workflowId} failed: ${errorMessage(err)}` };
 }
 
 function grpcCode(err: unknown): number | undefined {

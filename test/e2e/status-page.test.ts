@@ -4,16 +4,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import { Client, Connection } from '@temporalio/client';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { loadConfig } from '../../src/config';
 import { startController, type RunningController } from '../../src/controller';
 import { resolveAdminToken } from '../../src/controller/admin-token';
 import { SESSION_COOKIE, startControllerHttp, type ControllerHttp } from '../../src/controller/http-server';
-import { controllerProviders, type StatusReport } from '../../src/controller/probes';
+import { freePort } from '../../src/controller/ports';
+import { controllerProviders, createHealthProvider, createStatusProvider, type StatusReport } from '../../src/controller/probes';
 import { CONDITION_TYPES } from '../../src/shared/heal-policy';
 import type { InstallationStatus } from '../../src/shared/lifecycle';
 import { startWorld, type World } from '../helpers/installation';
-import { deployAndAdopt, healNow, status } from '../helpers/lifecycle';
+import { configureUpdate } from '../../src/shared/installation-messages';
+import { deployAndAdopt, healNow, installationHandle, status } from '../helpers/lifecycle';
 import { assertNoSecrets, secretValues } from '../helpers/secrets';
 import { workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
@@ -119,6 +122,43 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     }
   });
 
+  it('takes no token from a URL, refuses a sign-in posted from another site, and answers clearly what it does not serve', async () => {
+    const inUrl = await get(`/status?token=${encodeURIComponent(adminToken)}`);
+    assert.equal(inUrl.status, 401);
+    const page = await (await get(`/?token=${encodeURIComponent(adminToken)}`)).text();
+    assert.match(page, /id="login"/, 'a token in the URL signs nobody in');
+    const form = (origin: string, contentType = 'application/x-www-form-urlencoded') =>
+      fetch(`${http.url}/login`, { method: 'POST', redirect: 'manual', headers: { Origin: origin, 'Content-Type': contentType }, body: `token=${encodeURIComponent(adminToken)}` });
+    const crossSite = await form('https://evil.example');
+    assert.equal(crossSite.status, 403);
+    assert.equal(crossSite.headers.get('set-cookie'), null);
+    const notAForm = await form(http.url, 'application/json');
+    assert.equal(notAForm.status, 400);
+    assert.match(await notAForm.text(), /application\/x-www-form-urlencoded/);
+    const signedIn = await form(http.url);
+    assert.equal(signedIn.status, 303);
+    assert.match(signedIn.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; Max-Age=\\d+; HttpOnly; SameSite=Strict$`));
+    assert.equal((await get('/nowhere')).status, 404);
+    const wrongMethod = await fetch(`${http.url}/status`, { method: 'DELETE', headers: { Authorization: `Bearer ${adminToken}` } });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'GET');
+    const html = await get('/');
+    assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.equal(html.headers.get('cache-control'), 'no-store');
+  });
+
+  it('says "Temporal does not answer" in /healthz and /status when Temporal is unreachable', async () => {
+    const nobody = `127.0.0.1:${await freePort()}`;
+    const client = new Client({ connection: Connection.lazy({ address: nobody }) });
+    const health = await createHealthProvider({ client, worker: controller.worker, address: nobody, timeoutMs: 500 })();
+    assert.equal(health.healthy, false);
+    assert.match(health.reason, new RegExp(`^Temporal at ${nobody} does not answer`));
+    const report = await createStatusProvider({ client, installationId: ID, timeoutMs: 500 })();
+    assert.equal(report.status, null);
+    assert.equal(report.unavailable?.kind, 'temporal-unreachable');
+    await client.connection.close().catch(() => undefined);
+  });
+
   describe('in headless Chromium', () => {
     let browser: Browser;
 
@@ -135,6 +175,12 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     after(async () => {
       await browser?.close();
     });
+
+    async function signIn(page: Page, url = http.url): Promise<void> {
+      await page.goto(`${url}/`);
+      await page.type('#token', adminToken);
+      await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    }
 
     it('shows only a login form without the token, refuses a wrong one, shows the status with the right one, and signs out', async () => {
       const page = await browser.newPage();
@@ -189,6 +235,47 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
       assert.ok(!(await replayed.text()).includes(droplet), 'the session ends with sign-out, even for a copy of the cookie');
       await page.close();
       assertNoSecrets(logs.join('\n'), secrets, 'the controller log');
+    });
+
+    it('lists what needs a person: a False condition with what to do, heal backing off at its cap, a configuration error (escaped)', async () => {
+      const dropletId = deployed.desired?.droplet.id ?? assert.fail('deployed without a droplet');
+      await installationHandle(world, ID).executeUpdate(configureUpdate, { args: [{ repairCapPerHour: 1, repairBackoffSeconds: 600 }] });
+      world.sandbox.droplets.faults.fullDisk(dropletId, true);
+      await healNow(world, ID);
+      const hostile = 'TRIGGER_OPS_REGION: "<script>document.title=1</script>" is not a region; accepted: nyc3, sfo3';
+      const other = await startControllerHttp({
+        port: 0,
+        host: '127.0.0.1',
+        adminToken,
+        ...controllerProviders(controller, ID, { configurationError: () => hostile }),
+        log: () => undefined,
+      });
+      const page = await browser.newPage();
+      try {
+        await signIn(page, other.url);
+        assert.equal(await page.$eval('#state', (e) => e.textContent), 'NOT healthy');
+        const problems = await page.$$eval('#problems li', (items) => items.map((li) => li.textContent ?? ''));
+        assert.match(problems[0] ?? '', /configuration is wrong/);
+        assert.ok(problems[0]?.includes(hostile), 'the configuration error is shown as text');
+        assert.equal(await page.$('#problems script'), null, 'nothing from a message runs or becomes markup');
+        const disk = problems.find((p) => p.startsWith('DiskHasRoom is False (DiskShort)'));
+        assert.ok(disk, JSON.stringify(problems));
+        assert.match(disk, /What to do: Heal prunes unused images.*trigger-ops migrate -i page --size/);
+        assert.ok(problems.some((p) => /^Heal is backing off/.test(p)), JSON.stringify(problems));
+        assert.ok(problems.some((p) => /^Heal reached its repair cap: 1 repairs in the last hour \(cap 1\)/.test(p)), JSON.stringify(problems));
+        const diskRow = await page.$$eval('#conditions tbody tr', (rows) =>
+          rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)).find((cells) => cells[0] === 'DiskHasRoom'));
+        assert.deepEqual(diskRow?.slice(0, 3), ['DiskHasRoom', 'False', 'DiskShort']);
+        await page.screenshot({ path: join(ARTIFACTS, 'status-page-needs-a-person.png'), fullPage: true });
+        const res = await fetch(`${other.url}/status`, { headers: { Authorization: `Bearer ${adminToken}` } });
+        const body = (await res.json()) as { configurationError: string; problems: Array<{ title: string }> };
+        assert.equal(body.configurationError, hostile);
+        assert.ok(body.problems.some((p) => p.title === 'DiskHasRoom is False (DiskShort)'));
+      } finally {
+        await page.close();
+        await other.close();
+        world.sandbox.droplets.faults.fullDisk(dropletId, false);
+      }
     });
   });
 
