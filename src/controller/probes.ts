@@ -1,6 +1,9 @@
 import { isGrpcServiceError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { Worker } from '@temporalio/worker';
+import { createRailwayApiFromConfig, type RailwayApi } from '../activities/railway';
+import type { Config } from '../config';
+import type { DesiredState } from '../shared/deploy';
 import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
 import type { InstallationStatus } from '../shared/lifecycle';
@@ -29,9 +32,12 @@ export interface StatusReport {
   readonly unavailable: StatusUnavailable | null;
   /** A configuration problem the controller found (a refused token, a bad desired state): shown as needing a person. */
   readonly configurationError: string | null;
-  /** The webapp's version on Railway, when the controller knows it. */
+  /** The webapp's version on Railway (its image tag), when the controller could read it. */
   readonly webappVersion: string | null;
 }
+
+/** The webapp's version for the installation's desired state; null when unknown. Never throws. */
+export type WebappVersionReader = (desired: DesiredState | null) => Promise<string | null>;
 
 export type HealthProvider = () => Promise<HealthReport>;
 export type StatusProvider = () => Promise<StatusReport>;
@@ -97,7 +103,7 @@ export function createStatusProvider(options: {
   readonly client: Client;
   readonly installationId: string;
   readonly configurationError?: () => string | null;
-  readonly webappVersion?: () => string | null;
+  readonly webappVersion?: WebappVersionReader;
   readonly timeoutMs?: number;
 }): StatusProvider {
   const { client, installationId } = options;
@@ -108,11 +114,11 @@ export function createStatusProvider(options: {
       installationId,
       readAt: new Date().toISOString(),
       configurationError: options.configurationError?.() ?? null,
-      webappVersion: options.webappVersion?.() ?? null,
+      webappVersion: null,
     };
     try {
       const status = await client.connection.withDeadline(Date.now() + timeoutMs, () => client.workflow.getHandle(workflowId).query(statusQuery));
-      return { ...base, status, unavailable: null };
+      return { ...base, status, unavailable: null, webappVersion: (await options.webappVersion?.(status.desired)) ?? null };
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         return { ...base, status: null, unavailable: { kind: 'not-deployed', message: `there is no installation entity ${workflowId} yet: nothing has been deployed` } };
@@ -131,15 +137,53 @@ export function createStatusProvider(options: {
   };
 }
 
-/** Both providers for a running controller and the installation it owns. */
+/**
+ * Reads the webapp's image tag (`…:v4.5.12`) from Railway for the desired state's project, environment and service,
+ * at most once per `ttlMs` (the status page refreshes itself); on a failure it keeps the last value it read. The
+ * page waits for it, so its client should time out within seconds.
+ */
+export function createWebappVersionReader(options: { readonly railway: Pick<RailwayApi, 'getEnvironment'>; readonly ttlMs?: number }): WebappVersionReader {
+  const ttlMs = options.ttlMs ?? 60_000;
+  let cached: { key: string; at: number; version: string | null } | undefined;
+  return async (desired) => {
+    if (!desired) return null;
+    const { projectId, environmentId, webappServiceId } = desired.railway;
+    const key = `${projectId}/${environmentId}/${webappServiceId}`;
+    if (cached?.key === key && Date.now() - cached.at < ttlMs) return cached.version;
+    try {
+      const environment = await options.railway.getEnvironment(environmentId, projectId);
+      const image = environment.serviceInstances.find((s) => s.serviceId === webappServiceId)?.image;
+      const version = /:(v\d+\.\d+\.\d+)$/.exec(image ?? '')?.[1] ?? null;
+      cached = { key, at: Date.now(), version };
+      return version;
+    } catch {
+      return cached?.key === key ? cached.version : null;
+    }
+  };
+}
+
+/**
+ * Both providers for a running controller and the installation it owns. With `config` holding Railway credentials,
+ * the report carries the webapp's version read from Railway.
+ */
 export function controllerProviders(
   controller: Pick<RunningController, 'client' | 'worker' | 'temporal'>,
   installationId: string,
-  options: { readonly configurationError?: () => string | null; readonly webappVersion?: () => string | null } = {},
+  options: { readonly configurationError?: () => string | null; readonly config?: Pick<Config, 'railway'> } = {},
 ): { readonly health: HealthProvider; readonly status: StatusProvider } {
+  const railway = options.config?.railway;
+  const webappVersion =
+    railway && (railway.apiToken || railway.projectToken)
+      ? createWebappVersionReader({ railway: createRailwayApiFromConfig(railway, { timeoutMs: DEFAULT_TIMEOUT_MS }) })
+      : undefined;
   return {
     health: createHealthProvider({ client: controller.client, worker: controller.worker, address: controller.temporal.address }),
-    status: createStatusProvider({ client: controller.client, installationId, ...options }),
+    status: createStatusProvider({
+      client: controller.client,
+      installationId,
+      ...(options.configurationError ? { configurationError: options.configurationError } : {}),
+      ...(webappVersion ? { webappVersion } : {}),
+    }),
   };
 }
 

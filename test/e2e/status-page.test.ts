@@ -62,7 +62,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     await deployAndAdopt(world, ID);
     await healNow(world, ID);
     deployed = await status(world, ID);
-    http = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, ...controllerProviders(controller, ID), log: (m) => logs.push(m) });
+    http = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, ...controllerProviders(controller, ID, { config }), log: (m) => logs.push(m) });
   });
 
   after(async () => {
@@ -104,6 +104,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     assert.equal(body.status?.desired?.droplet.name, deployed.desired?.droplet.name);
     assert.deepEqual(body.status?.conditions.map((c) => [c.type, c.status]), CONDITION_TYPES.map((t) => [t, 'True']));
     assert.deepEqual(body.problems, []);
+    assert.equal(body.webappVersion, deployed.desired?.supervisorVersion, 'the webapp runs the version the supervisor was deployed with');
     assertNoSecrets(text, secretValues(world, [adminToken]), 'the /status body');
   });
 
@@ -208,7 +209,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
       assert.deepEqual(conditions, CONDITION_TYPES.map((t) => [t, 'True']));
       assert.equal(await page.$eval('#droplet tbody tr td', (e) => e.textContent), droplet);
       const versions = await page.$$eval('#versions tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
-      assert.deepEqual(versions[0], ['supervisor', version, version]);
+      assert.deepEqual(versions, [['supervisor', version, version], ['webapp', '—', version]], 'the webapp\'s version is read from Railway');
       const recent = await page.$$eval('#recent tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
       const adopt = recent.find((r) => r[0] === 'deploy' || r[0] === 'adopt');
       assert.ok(adopt, `the deploy is among the recent operations: ${JSON.stringify(recent)}`);
