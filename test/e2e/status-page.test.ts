@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { loadConfig } from '../../src/config';
@@ -146,6 +147,20 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     const html = await get('/');
     assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'/);
     assert.equal(html.headers.get('cache-control'), 'no-store');
+  });
+
+  it('ends a session when its time is up', async () => {
+    const short = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, ...controllerProviders(controller, ID), log: () => undefined, sessionTtlSeconds: 1 });
+    try {
+      const signIn = await fetch(`${short.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(adminToken)}` });
+      const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const page = () => fetch(`${short.url}/`, { headers: { Cookie: cookie } }).then((r) => r.text());
+      assert.match(await page(), /id="conditions"/, 'signed in');
+      await sleep(1_100);
+      assert.doesNotMatch(await page(), /id="conditions"/, 'the session has expired');
+    } finally {
+      await short.close();
+    }
   });
 
   it('says "Temporal does not answer" in /healthz and /status when Temporal is unreachable', async () => {
