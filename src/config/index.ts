@@ -26,6 +26,8 @@ export interface Config {
   readonly codecKey: string | undefined;
   /** TRIGGER_OPS_ADMIN_TOKEN; undefined means the controller generates one (resolveAdminToken). */
   readonly adminToken: string | undefined;
+  /** Port of the controller's HTTP server (PORT). */
+  readonly httpPort: number;
   /** Absolute path of a pre-built workflow bundle; undefined means bundle from source. */
   readonly workflowBundle: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -87,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
     adminToken: e.TRIGGER_OPS_ADMIN_TOKEN,
+    httpPort: e.PORT,
     workflowBundle: e.TRIGGER_OPS_WORKFLOW_BUNDLE === undefined ? undefined : resolve(e.TRIGGER_OPS_WORKFLOW_BUNDLE),
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
