@@ -18,7 +18,8 @@ export interface HealthReport {
 
 /** Why the installation's status could not be read. */
 export interface StatusUnavailable {
-  readonly kind: 'not-deployed' | 'temporal-unreachable' | 'no-answer';
+  /** `not-started`: the controller has no Temporal client yet (booting, or its start failed). */
+  readonly kind: 'not-started' | 'not-deployed' | 'temporal-unreachable' | 'no-answer';
   readonly message: string;
 }
 
@@ -198,4 +199,40 @@ function errorMessage(err: unknown): string {
   const parts: string[] = [];
   for (let e: unknown = err; e instanceof Error && parts.length < 3; e = e.cause) parts.push(e.message);
   return parts.join(': ') || String(err);
+}
+
+export interface Providers {
+  readonly health: HealthProvider;
+  readonly status: StatusProvider;
+}
+
+/**
+ * Providers for an HTTP server started before the controller runs (Railway's healthcheck and the status page answer
+ * from the first second): until `attach`, /healthz says the controller is starting, or, after `fail`, why it could
+ * not start, and /status says the same as `not-started`. `attach` hands over to the running controller's providers.
+ */
+export function lateProviders(installationId: string): Providers & { attach(providers: Providers): void; fail(reason: string): void } {
+  let attached: Providers | undefined;
+  let why = 'the controller is starting (Temporal server, worker)';
+  return {
+    health: () => (attached ? attached.health() : Promise.resolve({ healthy: false, reason: why })),
+    status: () =>
+      attached
+        ? attached.status()
+        : Promise.resolve({
+            installationId,
+            readAt: new Date().toISOString(),
+            status: null,
+            unavailable: { kind: 'not-started', message: why },
+            configurationError: null,
+            webappVersion: null,
+          }),
+    attach(providers) {
+      attached = providers;
+    },
+    fail(reason) {
+      attached = undefined;
+      why = `the controller could not start: ${reason}`;
+    },
+  };
 }

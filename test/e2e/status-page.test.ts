@@ -12,7 +12,7 @@ import { startController, type RunningController } from '../../src/controller';
 import { resolveAdminToken } from '../../src/controller/admin-token';
 import { SESSION_COOKIE, startControllerHttp, type ControllerHttp } from '../../src/controller/http-server';
 import { freePort } from '../../src/controller/ports';
-import { controllerProviders, createHealthProvider, createStatusProvider, type StatusReport } from '../../src/controller/probes';
+import { controllerProviders, createHealthProvider, createStatusProvider, lateProviders, type StatusReport } from '../../src/controller/probes';
 import { CONDITION_TYPES } from '../../src/shared/heal-policy';
 import type { InstallationStatus } from '../../src/shared/lifecycle';
 import { startWorld, type World } from '../helpers/installation';
@@ -147,6 +147,27 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     const html = await get('/');
     assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'/);
     assert.equal(html.headers.get('cache-control'), 'no-store');
+  });
+
+  it('answers from before the controller runs: starting, then why it could not start, then the controller\'s own health', async () => {
+    const late = lateProviders(ID);
+    const early = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, health: late.health, status: late.status, log: () => undefined });
+    try {
+      const read = async (path: string) => {
+        const res = await fetch(`${early.url}${path}`, { headers: { Authorization: `Bearer ${adminToken}` } });
+        return { code: res.status, body: (await res.json()) as { reason?: string; unavailable?: { kind: string; message: string } } };
+      };
+      assert.deepEqual(await read('/healthz'), { code: 503, body: { status: 'unhealthy', reason: 'the controller is starting (Temporal server, worker)' } });
+      late.fail('Cannot reach the Temporal server at 10.0.0.1:7233');
+      const failed = await read('/status');
+      assert.equal(failed.code, 503);
+      assert.deepEqual(failed.body.unavailable, { kind: 'not-started', message: 'the controller could not start: Cannot reach the Temporal server at 10.0.0.1:7233' });
+      late.attach(controllerProviders(controller, ID));
+      assert.equal((await read('/healthz')).code, 200);
+      assert.equal((await read('/status')).code, 200);
+    } finally {
+      await early.close();
+    }
   });
 
   it('ends a session when its time is up', async () => {
