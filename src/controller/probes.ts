@@ -129,9 +129,11 @@ export function createStatusProvider(options: {
         .withDeadline(Date.now() + Math.min(timeoutMs, 2_000), () => client.workflowService.getSystemInfo({}))
         .then(() => undefined, (probe: unknown) => probe);
       if (away !== undefined) return { ...base, status: null, unavailable: { kind: 'temporal-unreachable', message: `Temporal does not answer: ${errorMessage(away)}` } };
+      // DEADLINE_EXCEEDED: no worker took the query in time; FAILED_PRECONDITION: Temporal has seen no poller lately.
+      const code = grpcCode(err);
       const message =
-        grpcCode(err) === 4
-          ? `no worker answered the status query of ${workflowId} within ${timeoutMs / 1000} s: is the worker running?`
+        code === 4 || code === 9
+          ? `no worker answered the status query of ${workflowId} (${errorMessage(err)}): is the controller's worker running?`
           : `the status query of ${workflowId} failed: ${errorMessage(err)}`;
       return { ...base, status: null, unavailable: { kind: 'no-answer', message } };
     }

@@ -316,7 +316,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     });
   });
 
-  it('/healthz turns 503 with the reason once the worker has stopped', async () => {
+  it('/healthz turns 503 with the reason once the worker has stopped, and the status says no worker answers', async () => {
     controller.worker.shutdown();
     await controller.running;
     const res = await get('/healthz');
@@ -324,5 +324,8 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     const body = (await res.json()) as { status: string; reason: string };
     assert.equal(body.status, 'unhealthy');
     assert.match(body.reason, /the worker is STOPPED, not RUNNING: nothing polls task queue/);
+    const report = await createStatusProvider({ client: controller.client, installationId: ID, timeoutMs: 1_000 })();
+    assert.equal(report.unavailable?.kind, 'no-answer', JSON.stringify(report.unavailable));
+    assert.match(report.unavailable?.message ?? '', /^no worker answered the status query of installation:page .*is the controller's worker running\?$/);
   });
 });
