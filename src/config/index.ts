@@ -26,6 +26,8 @@ export interface Config {
   readonly codecKey: string | undefined;
   /** TRIGGER_OPS_ADMIN_TOKEN; undefined means the controller generates one (resolveAdminToken). */
   readonly adminToken: string | undefined;
+  /** Port of the controller's HTTP server (PORT). */
+  readonly httpPort: number;
   /** Absolute path of a pre-built workflow bundle; undefined means bundle from source. */
   readonly workflowBundle: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -55,7 +57,6 @@ export interface Config {
   readonly secretKey: string | undefined;
   /** What `trigger-ops controller` serves and keeps; desired values are validated by the reconciler, not here. */
   readonly controller: {
-    readonly port: number;
     readonly installation: string | undefined;
     readonly region: string | undefined;
     readonly size: string | undefined;
@@ -99,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
     adminToken: e.TRIGGER_OPS_ADMIN_TOKEN,
+    httpPort: e.PORT,
     workflowBundle: e.TRIGGER_OPS_WORKFLOW_BUNDLE === undefined ? undefined : resolve(e.TRIGGER_OPS_WORKFLOW_BUNDLE),
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
@@ -115,7 +117,6 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     },
     secretKey: e.TRIGGER_OPS_SECRET_KEY,
     controller: {
-      port: e.PORT,
       installation: e.TRIGGER_OPS_INSTALLATION,
       region: e.TRIGGER_OPS_REGION,
       size: e.TRIGGER_OPS_SIZE,

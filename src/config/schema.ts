@@ -38,6 +38,8 @@ export const envSchema = z.object({
   TRIGGER_OPS_DATA_DIR: z.string().trim().min(1).default('.data'),
   // AES-256 key (base64, 32 bytes) for the payload codec; generated into the data dir when unset locally.
   TRIGGER_OPS_CODEC_KEY: optionalString,
+  // Port of the controller's HTTP server (/healthz, /status, the status page); Railway sets it for a service.
+  PORT: port.default(8080),
   // Token that opens the controller's /status and status page; generated into the data dir at first boot when unset.
   TRIGGER_OPS_ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (e.g. openssl rand -base64 32)').max(512).optional(),
   // Pre-built workflow bundle (scripts/bundle-workflows.ts); unset means bundle the workflows from source at start.
@@ -64,8 +66,6 @@ export const envSchema = z.object({
   RAILWAY_SERVICE_ID: optionalString,
   // Key (at least 32 characters; the template generates it) that encrypts the secret store's copy on Railway.
   TRIGGER_OPS_SECRET_KEY: z.string().trim().min(32, { message: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
-  // HTTP port of `trigger-ops controller` (/healthz, /status, the status page); Railway sets it.
-  PORT: port.default(8080),
   // The installation `trigger-ops controller` keeps deployed and healthy.
   TRIGGER_OPS_INSTALLATION: optionalString,
   // Desired DigitalOcean region of the controller's installation (a change migrates the droplet).

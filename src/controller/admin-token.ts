@@ -28,8 +28,14 @@ export function resolveAdminToken(config: Pick<Config, 'adminToken' | 'dataDir'>
   }
   const token = randomBytes(32).toString('base64url');
   mkdirSync(config.dataDir, { recursive: true });
-  // 'wx': if two boots race, the second fails here instead of replacing the token the first one logged.
-  writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  try {
+    // 'wx': if two boots race, the second takes the first one's token instead of replacing the one it logged.
+    writeFileSync(path, `${token}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    const raced = (err as NodeJS.ErrnoException).code === 'EEXIST' ? readKept(path) : undefined;
+    if (raced === undefined) throw err;
+    return { token: raced, source: 'data-dir' };
+  }
   log(
     `status page: generated the admin token ${token} (shown only this once; kept in ${path}; ` +
       'set TRIGGER_OPS_ADMIN_TOKEN to choose your own)',

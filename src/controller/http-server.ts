@@ -47,9 +47,7 @@ export async function startControllerHttp(options: ControllerHttpOptions): Promi
 
   // Equal-length digests, so the comparison takes the same time whatever the candidate is.
   const isAdminToken = (candidate: string) => timingSafeEqual(digest(candidate), tokenDigest);
-  const refused = (where: string) => {
-    log(`http: ${where}: a wrong admin token was refused`);
-  };
+  const refused = (where: string) => log(`http: ${where}: a wrong admin token was refused`);
   const sessionOf = (req: IncomingMessage): string | undefined => {
     const id = cookies(req)[SESSION_COOKIE];
     if (!id) return undefined;
@@ -72,7 +70,7 @@ export async function startControllerHttp(options: ControllerHttpOptions): Promi
   };
 
   const routes = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://controller').pathname;
+    const path = pathOf(req);
     const method = req.method ?? 'GET';
     if (path === '/healthz') {
       if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { error: 'method-not-allowed', message: 'use GET /healthz' }, { Allow: 'GET, HEAD' });
@@ -127,7 +125,7 @@ export async function startControllerHttp(options: ControllerHttpOptions): Promi
 
   const server = createServer((req, res) => {
     routes(req, res).catch((err: unknown) => {
-      log(`http: ${req.method ?? '?'} ${new URL(req.url ?? '/', 'http://controller').pathname} failed: ${messageOf(err)}`);
+      log(`http: ${req.method ?? '?'} ${pathOf(req)} failed: ${messageOf(err)}`);
       if (!res.headersSent) sendText(res, 500, 'internal error; the controller log says why');
       else res.destroy();
     });
@@ -224,6 +222,15 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
     chunks.push(chunk);
   }
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/** The path alone: a query string is never used, so it is never logged either. */
+function pathOf(req: IncomingMessage): string {
+  try {
+    return new URL(req.url ?? '/', 'http://controller').pathname;
+  } catch {
+    return '(unparsable path)';
+  }
 }
 
 function messageOf(err: unknown): string {

@@ -31,6 +31,7 @@ const CONDITION_TODO: Record<ConditionType, (reason: string, id: string) => stri
 };
 
 const UNAVAILABLE_TODO: Record<NonNullable<StatusReport['unavailable']>['kind'], (id: string) => string> = {
+  'not-started': () => 'If it says it is starting, wait a moment and reload; otherwise fix what it names and restart the service.',
   'not-deployed': (id) => `Nothing is deployed yet. The controller deploys when it is configured; by hand: trigger-ops deploy -i ${id}.`,
   'temporal-unreachable': () => 'Check TEMPORAL_ADDRESS (unset, the controller runs its own Temporal server) and that the server is up.',
   'no-answer': () => 'The controller\'s worker did not answer. Check the controller\'s log; restarting the service starts a new worker.',

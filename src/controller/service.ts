@@ -4,7 +4,7 @@ import { installationIdSchema } from '../shared/ids';
 import { desiredFromConfig } from './desired-state';
 import { startControllerHttp, type ControllerHttp } from './http-server';
 import { startController, type RunningController } from '.';
-import { controllerProviders } from './probes';
+import { controllerProviders, lateProviders } from './probes';
 import { startReconciler, type Reconciler } from './reconciler';
 
 export interface ControllerService {
@@ -37,11 +37,28 @@ export async function startControllerService(config: Config, options: Controller
   const desired = desiredFromConfig(config, options.defaultInstallation);
   const named = installationIdSchema.safeParse(config.controller.installation ?? options.defaultInstallation);
   const installationId = 'desired' in desired ? desired.desired.installationId : named.success ? named.data : options.defaultInstallation;
-  const controller = await startController(config, log);
-  let secretsProblem: string | null = null;
+  // HTTP first: Railway's health check and the status page answer (503, "starting") from the first second.
+  const admin = resolveAdminToken(config, log);
+  const late = lateProviders(installationId);
+  const http = await startControllerHttp({
+    port: config.httpPort,
+    ...(options.host !== undefined && { host: options.host }),
+    adminToken: admin.token,
+    health: late.health,
+    status: late.status,
+    log,
+  });
+  log(`HTTP on ${http.url}: /healthz (open), /status and the status page (admin token)`);
+  let controller: RunningController;
   try {
-    secretsProblem = await restoreSecrets(controller, config, log);
-    const admin = resolveAdminToken(config, log);
+    controller = await startController(config, log);
+  } catch (err) {
+    late.fail(err instanceof Error ? err.message : String(err));
+    await http.close();
+    throw err;
+  }
+  try {
+    const secretsProblem = await restoreSecrets(controller, config, log);
     await options.beforeReconcile?.(controller);
     const reconciler = startReconciler({
       client: controller.client,
@@ -51,21 +68,11 @@ export async function startControllerService(config: Config, options: Controller
       log,
       pollMs: Math.min(2000, config.pollIntervalMs),
     });
-    const providers = controllerProviders(controller, installationId, {
+    late.attach(controllerProviders(controller, installationId, {
+      config,
       configurationError: () => reconciler.state().problem ?? secretsProblem,
       reconciler: () => reconciler.state(),
-    });
-    const http = await startControllerHttp({
-      port: config.controller.port,
-      ...(options.host !== undefined && { host: options.host }),
-      adminToken: admin.token,
-      ...providers,
-      log,
-    }).catch(async (err: unknown) => {
-      await reconciler.stop();
-      throw err;
-    });
-    log(`HTTP on ${http.url}: /healthz (open), /status and the status page (admin token)`);
+    }));
     let stopping: Promise<void> | undefined;
     return {
       controller,
@@ -80,6 +87,7 @@ export async function startControllerService(config: Config, options: Controller
         })()),
     };
   } catch (err) {
+    await http.close();
     await controller.stop();
     throw err;
   }

@@ -203,7 +203,7 @@ describe('trigger-ops controller on the sandbox', () => {
       });
       assert.match(r.configurationError ?? '', c.expect);
       assert.match(b.process.output(), c.expect, 'the reason is in the log too');
-      assert.equal(await healthz(b), 200, 'the controller itself is healthy');
+      await waitFor('/healthz 200: the controller itself is healthy', async () => ((await healthz(b)) === 200 ? true : undefined), 30_000, 200);
       assert.equal(b.process.child.exitCode, null, 'and stays up');
       assert.deepEqual(await droplets(c.id), []);
       assertNoSecrets(b.process.output(), secrets(b), `${c.id} log`);

@@ -4,16 +4,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { loadConfig } from '../../src/config';
 import { startController, type RunningController } from '../../src/controller';
 import { resolveAdminToken } from '../../src/controller/admin-token';
 import { SESSION_COOKIE, startControllerHttp, type ControllerHttp } from '../../src/controller/http-server';
-import { controllerProviders, type StatusReport } from '../../src/controller/probes';
+import { freePort } from '../../src/controller/ports';
+import { controllerProviders, createHealthProvider, createStatusProvider, lateProviders, type StatusReport } from '../../src/controller/probes';
 import { CONDITION_TYPES } from '../../src/shared/heal-policy';
 import type { InstallationStatus } from '../../src/shared/lifecycle';
 import { startWorld, type World } from '../helpers/installation';
-import { deployAndAdopt, healNow, status } from '../helpers/lifecycle';
+import { configureUpdate } from '../../src/shared/installation-messages';
+import { deployAndAdopt, healNow, installationHandle, status } from '../helpers/lifecycle';
 import { assertNoSecrets, secretValues } from '../helpers/secrets';
 import { workflowBundle } from '../helpers/temporal';
 import { waitFor } from '../helpers/wait';
@@ -59,7 +63,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     await deployAndAdopt(world, ID);
     await healNow(world, ID);
     deployed = await status(world, ID);
-    http = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, ...controllerProviders(controller, ID), log: (m) => logs.push(m) });
+    http = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, ...controllerProviders(controller, ID, { config }), log: (m) => logs.push(m) });
   });
 
   after(async () => {
@@ -101,6 +105,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     assert.equal(body.status?.desired?.droplet.name, deployed.desired?.droplet.name);
     assert.deepEqual(body.status?.conditions.map((c) => [c.type, c.status]), CONDITION_TYPES.map((t) => [t, 'True']));
     assert.deepEqual(body.problems, []);
+    assert.equal(body.webappVersion, deployed.desired?.supervisorVersion, 'the webapp runs the version the supervisor was deployed with');
     assertNoSecrets(text, secretValues(world, [adminToken]), 'the /status body');
   });
 
@@ -119,6 +124,78 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     }
   });
 
+  it('takes no token from a URL, refuses a sign-in posted from another site, and answers clearly what it does not serve', async () => {
+    const inUrl = await get(`/status?token=${encodeURIComponent(adminToken)}`);
+    assert.equal(inUrl.status, 401);
+    const page = await (await get(`/?token=${encodeURIComponent(adminToken)}`)).text();
+    assert.match(page, /id="login"/, 'a token in the URL signs nobody in');
+    const form = (origin: string, contentType = 'application/x-www-form-urlencoded') =>
+      fetch(`${http.url}/login`, { method: 'POST', redirect: 'manual', headers: { Origin: origin, 'Content-Type': contentType }, body: `token=${encodeURIComponent(adminToken)}` });
+    const crossSite = await form('https://evil.example');
+    assert.equal(crossSite.status, 403);
+    assert.equal(crossSite.headers.get('set-cookie'), null);
+    const notAForm = await form(http.url, 'application/json');
+    assert.equal(notAForm.status, 400);
+    assert.match(await notAForm.text(), /application\/x-www-form-urlencoded/);
+    const signedIn = await form(http.url);
+    assert.equal(signedIn.status, 303);
+    assert.match(signedIn.headers.get('set-cookie') ?? '', new RegExp(`^${SESSION_COOKIE}=[A-Za-z0-9_-]{43}; Path=/; Max-Age=\\d+; HttpOnly; SameSite=Strict$`));
+    assert.equal((await get('/nowhere')).status, 404);
+    const wrongMethod = await fetch(`${http.url}/status`, { method: 'DELETE', headers: { Authorization: `Bearer ${adminToken}` } });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.get('allow'), 'GET');
+    const html = await get('/');
+    assert.match(html.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    assert.equal(html.headers.get('cache-control'), 'no-store');
+  });
+
+  it('answers from before the controller runs: starting, then why it could not start, then the controller\'s own health', async () => {
+    const late = lateProviders(ID);
+    const early = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, health: late.health, status: late.status, log: () => undefined });
+    try {
+      const read = async (path: string) => {
+        const res = await fetch(`${early.url}${path}`, { headers: { Authorization: `Bearer ${adminToken}` } });
+        return { code: res.status, body: (await res.json()) as { reason?: string; unavailable?: { kind: string; message: string } } };
+      };
+      assert.deepEqual(await read('/healthz'), { code: 503, body: { status: 'unhealthy', reason: 'the controller is starting (Temporal server, worker)' } });
+      late.fail('Cannot reach the Temporal server at 10.0.0.1:7233');
+      const failed = await read('/status');
+      assert.equal(failed.code, 503);
+      assert.deepEqual(failed.body.unavailable, { kind: 'not-started', message: 'the controller could not start: Cannot reach the Temporal server at 10.0.0.1:7233' });
+      late.attach(controllerProviders(controller, ID));
+      assert.equal((await read('/healthz')).code, 200);
+      assert.equal((await read('/status')).code, 200);
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('ends a session when its time is up', async () => {
+    const short = await startControllerHttp({ port: 0, host: '127.0.0.1', adminToken, ...controllerProviders(controller, ID), log: () => undefined, sessionTtlSeconds: 1 });
+    try {
+      const signIn = await fetch(`${short.url}/login`, { method: 'POST', redirect: 'manual', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(adminToken)}` });
+      const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+      const page = () => fetch(`${short.url}/`, { headers: { Cookie: cookie } }).then((r) => r.text());
+      assert.match(await page(), /id="conditions"/, 'signed in');
+      await sleep(1_100);
+      assert.doesNotMatch(await page(), /id="conditions"/, 'the session has expired');
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('says "Temporal does not answer" in /healthz and /status when Temporal is unreachable', async () => {
+    const nobody = `127.0.0.1:${await freePort()}`;
+    const client = new Client({ connection: Connection.lazy({ address: nobody }) });
+    const health = await createHealthProvider({ client, worker: controller.worker, address: nobody, timeoutMs: 500 })();
+    assert.equal(health.healthy, false);
+    assert.match(health.reason, new RegExp(`^Temporal at ${nobody} does not answer`));
+    const report = await createStatusProvider({ client, installationId: ID, timeoutMs: 500 })();
+    assert.equal(report.status, null);
+    assert.equal(report.unavailable?.kind, 'temporal-unreachable');
+    await client.connection.close().catch(() => undefined);
+  });
+
   describe('in headless Chromium', () => {
     let browser: Browser;
 
@@ -135,6 +212,12 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     after(async () => {
       await browser?.close();
     });
+
+    async function signIn(page: Page, url = http.url): Promise<void> {
+      await page.goto(`${url}/`);
+      await page.type('#token', adminToken);
+      await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    }
 
     it('shows only a login form without the token, refuses a wrong one, shows the status with the right one, and signs out', async () => {
       const page = await browser.newPage();
@@ -162,7 +245,7 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
       assert.deepEqual(conditions, CONDITION_TYPES.map((t) => [t, 'True']));
       assert.equal(await page.$eval('#droplet tbody tr td', (e) => e.textContent), droplet);
       const versions = await page.$$eval('#versions tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)));
-      assert.deepEqual(versions[0], ['supervisor', version, version]);
+      assert.deepEqual(versions, [['supervisor', version, version], ['webapp', '—', version]], 'the webapp\'s version is read from Railway');
       const recent = await page.$$eval('#recent tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
       const adopt = recent.find((r) => r[0] === 'deploy' || r[0] === 'adopt');
       assert.ok(adopt, `the deploy is among the recent operations: ${JSON.stringify(recent)}`);
@@ -190,9 +273,50 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
       await page.close();
       assertNoSecrets(logs.join('\n'), secrets, 'the controller log');
     });
+
+    it('lists what needs a person: a False condition with what to do, heal backing off at its cap, a configuration error (escaped)', async () => {
+      const dropletId = deployed.desired?.droplet.id ?? assert.fail('deployed without a droplet');
+      await installationHandle(world, ID).executeUpdate(configureUpdate, { args: [{ repairCapPerHour: 1, repairBackoffSeconds: 600 }] });
+      world.sandbox.droplets.faults.fullDisk(dropletId, true);
+      await healNow(world, ID);
+      const hostile = 'TRIGGER_OPS_REGION: "<script>document.title=1</script>" is not a region; accepted: nyc3, sfo3';
+      const other = await startControllerHttp({
+        port: 0,
+        host: '127.0.0.1',
+        adminToken,
+        ...controllerProviders(controller, ID, { configurationError: () => hostile }),
+        log: () => undefined,
+      });
+      const page = await browser.newPage();
+      try {
+        await signIn(page, other.url);
+        assert.equal(await page.$eval('#state', (e) => e.textContent), 'NOT healthy');
+        const problems = await page.$$eval('#problems li', (items) => items.map((li) => li.textContent ?? ''));
+        assert.match(problems[0] ?? '', /configuration is wrong/);
+        assert.ok(problems[0]?.includes(hostile), 'the configuration error is shown as text');
+        assert.equal(await page.$('#problems script'), null, 'nothing from a message runs or becomes markup');
+        const disk = problems.find((p) => p.startsWith('DiskHasRoom is False (DiskShort)'));
+        assert.ok(disk, JSON.stringify(problems));
+        assert.match(disk, /What to do: Heal prunes unused images.*trigger-ops migrate -i page --size/);
+        assert.ok(problems.some((p) => /^Heal is backing off/.test(p)), JSON.stringify(problems));
+        assert.ok(problems.some((p) => /^Heal reached its repair cap: 1 repairs in the last hour \(cap 1\)/.test(p)), JSON.stringify(problems));
+        const diskRow = await page.$$eval('#conditions tbody tr', (rows) =>
+          rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent)).find((cells) => cells[0] === 'DiskHasRoom'));
+        assert.deepEqual(diskRow?.slice(0, 3), ['DiskHasRoom', 'False', 'DiskShort']);
+        await page.screenshot({ path: join(ARTIFACTS, 'status-page-needs-a-person.png'), fullPage: true });
+        const res = await fetch(`${other.url}/status`, { headers: { Authorization: `Bearer ${adminToken}` } });
+        const body = (await res.json()) as { configurationError: string; problems: Array<{ title: string }> };
+        assert.equal(body.configurationError, hostile);
+        assert.ok(body.problems.some((p) => p.title === 'DiskHasRoom is False (DiskShort)'));
+      } finally {
+        await page.close();
+        await other.close();
+        world.sandbox.droplets.faults.fullDisk(dropletId, false);
+      }
+    });
   });
 
-  it('/healthz turns 503 with the reason once the worker has stopped', async () => {
+  it('/healthz turns 503 with the reason once the worker has stopped, and the status says no worker answers', async () => {
     controller.worker.shutdown();
     await controller.running;
     const res = await get('/healthz');
@@ -200,5 +324,8 @@ describe('the controller HTTP server: /healthz, /status and the status page', ()
     const body = (await res.json()) as { status: string; reason: string };
     assert.equal(body.status, 'unhealthy');
     assert.match(body.reason, /the worker is STOPPED, not RUNNING: nothing polls task queue/);
+    const report = await createStatusProvider({ client: controller.client, installationId: ID, timeoutMs: 1_000 })();
+    assert.equal(report.unavailable?.kind, 'no-answer', JSON.stringify(report.unavailable));
+    assert.match(report.unavailable?.message ?? '', /^no worker answered the status query of installation:page .*is the controller's worker running\?$/);
   });
 });
