@@ -121,8 +121,11 @@ const { digitaloceanRequestMs: DO, railwayRequestMs: RW, webappRequestMs: WEB, t
 const DROPLETS = BOUNDS.dropletsPerInstallation;
 const HOST = { installationId: 'x', ipv4: '127.0.0.1' };
 
-const readCall = { retry: 'call', heartbeat: false, mutating: false, idempotent: true } as const;
-const change = { retry: 'call', heartbeat: false, mutating: true, idempotent: true } as const;
+// Every activity heartbeats on a timer, even a quick call: when its worker dies (SIGKILL, an OOM, a lost container),
+// Temporal retries it elsewhere after HEARTBEAT_TIMEOUT_MS, not after its whole start-to-close (minutes for a call
+// that waits on a slow API). A call that ends before the first tick sends no heartbeat at all.
+const readCall = { retry: 'call', heartbeat: true, mutating: false, idempotent: true } as const;
+const change = { retry: 'call', heartbeat: true, mutating: true, idempotent: true } as const;
 const undo = { retry: 'undo', heartbeat: true, mutating: true, idempotent: true } as const;
 const waitFor = { retry: 'wait', heartbeat: true, mutating: false, idempotent: true } as const;
 /** A long change on the droplet: heartbeats while the agent works, retried with the same op id (adopts its result). */

@@ -122,7 +122,9 @@ describe('trigger-ops controller on the sandbox', () => {
   let current: Boot | undefined;
   let dropletId: number;
 
-  it('deploys with nothing but the sandbox\'s variables, killed at five moments of its first deploy: one healthy droplet', async () => {
+  it('deploys with nothing but the sandbox\'s variables, killed at five moments of its first deploy: one healthy droplet', async (t) => {
+    const t0 = Date.now();
+    const mark = (what: string) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
     dataDir = join(dir, 'controller');
     const moments: string[] = [];
     while (moments.length < 5) {
@@ -145,17 +147,21 @@ describe('trigger-ops controller on the sandbox', () => {
       await b.process.exited;
       await (await clients.get(b))?.connection.close();
       moments.push(moment);
+      mark(`SIGKILL at ${moment}`);
     }
     assert.equal(new Set(moments).size, 5, moments.join(', '));
 
     current = await boot(dataDir);
     await waitFor('/healthz 200', async () => ((await healthz(current!)) === 200 ? true : undefined), 60_000, 200);
+    mark('healthz 200');
     const synced = await untilInSync(current);
+    mark('in sync');
     const list = await droplets(ID);
     assert.equal(list.length, 1, `exactly one droplet after kills at ${moments.join(', ')}: ${JSON.stringify(list)}`);
     dropletId = list[0]!.id;
     assert.equal(synced.status?.desired?.droplet.id, dropletId);
     await healthy(current);
+    mark('every condition True');
     assertNoSecrets(current.process.output(), secrets(current), 'the controller log');
   });
 
