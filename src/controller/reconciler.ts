@@ -134,14 +134,23 @@ export function startReconciler(options: ReconcilerOptions): Reconciler {
         });
     const result = handle.result() as Promise<DeployResult>;
     let step = '';
-    for (;;) {
-      const done = await Promise.race([result.then(() => true, () => true), wait(pollMs).then(() => false)]);
-      if (done || stopped()) break;
+    let reported = 0;
+    const look = async () => {
       const progress = await handle.query(deployProgressQuery).catch(() => undefined);
-      if (progress && progress.step !== step) {
+      if (!progress) return;
+      // Every finished step once, even those that began and ended between two looks.
+      for (const name of progress.completed.slice(reported)) log(`reconcile: deploying "${id}": ✓ ${name}`);
+      reported = Math.max(reported, progress.completed.length);
+      if (progress.step !== step && progress.step !== 'done') {
         step = progress.step;
         set('deploying', `deploying "${id}": step ${step}`);
       }
+    };
+    for (;;) {
+      const done = await Promise.race([result.then(() => true, () => true), wait(pollMs).then(() => false)]);
+      if (stopped()) break;
+      await look();
+      if (done) break;
     }
     if (stopped()) return;
     try {
