@@ -37,6 +37,11 @@ export interface TestPostgres {
   createDatabase(prefix?: string): Promise<string>;
   /** Runs one of the server's client tools (psql, pg_dump) against a database; resolves with its stdout. */
   run(tool: 'psql' | 'pg_dump', args: readonly string[], database: string): Promise<string>;
+  /**
+   * `pg_dump --schema-only --no-owner` of a database, without the `\restrict`/`\unrestrict` lines whose key pg_dump
+   * draws at random on every run (15.14+): two dumps of equal schemas are equal text.
+   */
+  schemaDump(database: string, extraArgs?: readonly string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -99,7 +104,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
   }
 
   let databases = 0;
-  return {
+  const pg: TestPostgres = {
     host,
     port,
     user,
@@ -131,6 +136,10 @@ export async function startTestPostgres(): Promise<TestPostgres> {
         child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${tool} ${toolArgs.join(' ')} exited ${code}: ${err}`))));
       });
     },
+    async schemaDump(database, extraArgs = []) {
+      const dump = await pg.run('pg_dump', ['--schema-only', '--no-owner', ...extraArgs], database);
+      return dump.split('\n').filter((line) => !/^\\(un)?restrict /.test(line)).join('\n');
+    },
     async stop() {
       if (server.exitCode === null && server.signalCode === null) {
         // SIGINT is PostgreSQL's fast shutdown: sessions are ended, the server exits cleanly.
@@ -142,4 +151,5 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return pg;
 }

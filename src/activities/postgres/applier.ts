@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type DatabaseError } from 'pg';
 import type { ChainMigration, MigrationChain } from './chain';
 import {
@@ -14,6 +15,17 @@ import {
 
 /** At most this many migrations share one transaction: each holds locks on what it creates until the commit. */
 const MAX_BATCH = 64;
+/** How often a waiting applier asks for the advisory lock again. */
+const LOCK_POLL_MS = 100;
+/**
+ * How often a migration sent alone is tried again after PostgreSQL aborted it as a deadlock victim: a CREATE INDEX
+ * CONCURRENTLY waits for every older snapshot, so a session that blocks on Prisma's lock meanwhile (a webapp booting
+ * with `prisma migrate deploy`) closes a cycle that PostgreSQL breaks by aborting the index build.
+ */
+const DEADLOCK_RETRIES = 5;
+const DEADLOCK = '40P01';
+/** Longest wait for sessions blocked on Prisma's lock to give up (Prisma's own wait is 10 s). */
+const WAITERS_GONE_MS = 30_000;
 
 /** A migration of the chain failed: it is recorded as Prisma records a failed one, nothing after it ran. */
 export class MigrationFailedError extends Error {
@@ -73,6 +85,8 @@ export interface ApplyResult {
   readonly roundTrips: number;
   /** Batches that failed as a whole and were applied again one migration at a time. */
   readonly batchesRetried: number;
+  /** Migrations sent alone that PostgreSQL aborted as a deadlock victim and that were run again. */
+  readonly deadlockRetries: number;
   readonly lockWaitMs: number;
   readonly durationMs: number;
 }
@@ -219,7 +233,7 @@ function groupsOf(pending: readonly ChainMigration[]): Group[] {
 export async function applyMigrationChain(
   target: DatabaseTarget,
   chain: MigrationChain,
-  options: { onProgress?: (applied: number, pending: number) => void } = {},
+  options: { onProgress?: (applied: number, pending: number) => void | Promise<void> } = {},
 ): Promise<ApplyResult> {
   const started = Date.now();
   const { client, schema } = await connect(target);
@@ -229,18 +243,19 @@ export async function applyMigrationChain(
     return values ? client.query(sql, values) : client.query(sql);
   };
   try {
-    // pg_advisory_lock waits without bound; lock_timeout bounds it (it covers advisory locks too).
+    // Polled with pg_try_advisory_lock rather than waited on with pg_advisory_lock: a session blocked in a query keeps
+    // a snapshot open, and CREATE INDEX CONCURRENTLY (which the holder may be running) waits for every older snapshot
+    // to end, so a blocked waiter and the holder would deadlock (PostgreSQL aborts the index build).
     const lockTimeoutMs = Math.max(1, Math.round(target.lockTimeoutMs ?? 600_000));
-    await client.query(`SET lock_timeout = ${lockTimeoutMs}`);
-    try {
-      await client.query(`SELECT pg_advisory_lock(${PRISMA_MIGRATE_LOCK_KEY})`);
-    } catch (err) {
-      if ((err as Partial<DatabaseError>).code === '55P03') {
+    const lockDeadline = Date.now() + lockTimeoutMs;
+    for (;;) {
+      const got = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${PRISMA_MIGRATE_LOCK_KEY}) AS locked`);
+      if (got.rows[0]?.locked) break;
+      if (Date.now() >= lockDeadline) {
         throw new MigrationHistoryConflictError(`another migrator held Prisma's migration lock (pg_advisory_lock(${PRISMA_MIGRATE_LOCK_KEY})) for more than ${lockTimeoutMs} ms; nothing was applied`);
       }
-      throw err;
+      await sleep(Math.min(LOCK_POLL_MS, Math.max(1, lockDeadline - Date.now())));
     }
-    await client.query('RESET lock_timeout');
     const lockWaitMs = Date.now() - started;
 
     const history = await readHistory(client, schema);
@@ -255,10 +270,10 @@ export async function applyMigrationChain(
     const id = (m: ChainMigration) => ids.get(m.name) ?? '';
     let applied = 0;
     const appliedNames: string[] = [];
-    const succeeded = (m: ChainMigration) => {
+    const succeeded = async (m: ChainMigration) => {
       applied += 1;
       appliedNames.push(m.name);
-      options.onProgress?.(applied, pending.length);
+      await options.onProgress?.(applied, pending.length);
     };
     /** Statements that must run before anything else is sent: the finished update of a migration that ran alone. */
     let carry = '';
@@ -268,25 +283,57 @@ export async function applyMigrationChain(
       await send(RECORD_FAILED_SQL, [id(m), failedMigrationLogs(m.name, code, message)]);
       throw new MigrationFailedError(m.name, code, message, applied);
     };
+    const waitForLockWaitersToLeave = async () => {
+      const deadline = Date.now() + WAITERS_GONE_MS;
+      while (Date.now() < deadline) {
+        const r = await client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = ${PRISMA_MIGRATE_LOCK_KEY} AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+        );
+        if ((r.rows[0]?.n ?? 0) === 0) return;
+        await sleep(LOCK_POLL_MS);
+      }
+    };
+    /** Invalid indexes of the schema, qualified and quoted: read at the start, and after a deadlocked concurrent build. */
+    const invalidIndexes = async (): Promise<string[]> => {
+      const r = await client.query<{ name: string }>(
+        `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND n.nspname = $1`,
+        [schema],
+      );
+      return r.rows.map((row) => row.name);
+    };
     /** One migration as Prisma applies it: started row, the script as the only statement, then finished or failed. */
     const applyAlone = async (m: ChainMigration, startedRecorded: boolean) => {
       if (!startedRecorded || carry) {
         await send(`${carry}${startedRecorded ? '' : recordStartedSql(id(m), m.name, m.checksum)}`);
         carry = '';
       }
-      try {
-        await send(m.script);
-      } catch (err) {
-        return failAt(m, err);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await send(m.script);
+          break;
+        } catch (err) {
+          if ((err as Partial<DatabaseError>).code !== DEADLOCK || attempt >= DEADLOCK_RETRIES) return failAt(m, err);
+          // A failed concurrent build leaves an INVALID index behind, which the script's IF NOT EXISTS would then
+          // take for done: drop what this attempt left, then run the file again.
+          for (const index of (await invalidIndexes()).filter((i) => !invalidAtStart.includes(i))) {
+            await send(`DROP INDEX IF EXISTS ${index}`);
+          }
+          // Prisma's waiter gives up after its 10 s and drops its connection; start again once it has.
+          await waitForLockWaitersToLeave();
+          deadlockRetries += 1;
+        }
       }
-      succeeded(m);
       carry = recordFinishedSql(id(m));
+      await succeeded(m);
     };
 
     const groups = groupsOf(pending);
+    const invalidAtStart = groups.some((g) => g.kind === 'alone') ? await invalidIndexes() : [];
     /** Whether the query before an alone migration recorded its started row (it rides along when it can). */
     let startedByPrevious = false;
     let batchesRetried = 0;
+    let deadlockRetries = 0;
     for (let i = 0; i < groups.length; i++) {
       const group = groups[i]!;
       const next = groups[i + 1];
@@ -301,7 +348,7 @@ export async function applyMigrationChain(
       try {
         await send(`BEGIN;\n${carry}\n${body}${announceNext}\nCOMMIT;`);
         carry = '';
-        for (const m of group.migrations) succeeded(m);
+        for (const m of group.migrations) await succeeded(m);
         startedByPrevious = announceNext !== '';
       } catch {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -324,6 +371,7 @@ export async function applyMigrationChain(
       lastApplied: appliedNames[appliedNames.length - 1],
       roundTrips,
       batchesRetried,
+      deadlockRetries,
       lockWaitMs,
       durationMs: Date.now() - started,
     };
