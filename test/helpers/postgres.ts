@@ -35,8 +35,11 @@ export interface TestPostgres {
   url(database?: string): string;
   /** Creates an empty database with a fresh name and returns its URL. */
   createDatabase(prefix?: string): Promise<string>;
-  /** Runs one of the server's client tools (psql, pg_dump) against a database; resolves with its stdout. */
-  run(tool: 'psql' | 'pg_dump', args: readonly string[], database: string): Promise<string>;
+  /**
+   * Runs one of the server's client tools (psql, pg_dump) against a database; resolves with its stdout. `port`
+   * reaches the server another way (a latency proxy in front of it).
+   */
+  run(tool: 'psql' | 'pg_dump', args: readonly string[], database: string, port?: number): Promise<string>;
   /**
    * `pg_dump --schema-only --no-owner` of a database, without the `\restrict`/`\unrestrict` lines whose key pg_dump
    * draws at random on every run (15.14+): two dumps of equal schemas are equal text.
@@ -122,9 +125,9 @@ export async function startTestPostgres(): Promise<TestPostgres> {
       }
       return url(name);
     },
-    run(tool, toolArgs, database) {
+    run(tool, toolArgs, database, viaPort = port) {
       return new Promise((resolve, reject) => {
-        const child = spawn(join(binDir, tool), ['-h', host, '-p', String(port), '-U', user, ...toolArgs, database], {
+        const child = spawn(join(binDir, tool), ['-h', host, '-p', String(viaPort), '-U', user, ...toolArgs, database], {
           env: { PATH: process.env['PATH'] ?? '', PGPASSWORD: password },
           stdio: ['ignore', 'pipe', 'pipe'],
         });
@@ -152,4 +155,14 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     },
   };
   return pg;
+}
+
+/**
+ * Applies a chain the way the original ops-controller applied its baseline: one `psql -f` process per migration
+ * file, in name order, stopping at the first error (ON_ERROR_STOP). psql sends each statement on its own, in
+ * autocommit, so a file's statements are not one transaction as under Prisma; on a chain that applies cleanly the
+ * resulting schema is the same. Records nothing in `_prisma_migrations`.
+ */
+export async function applyWithPsqlPerFile(pg: TestPostgres, database: string, files: readonly string[], port = pg.port): Promise<void> {
+  for (const file of files) await pg.run('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file], database, port);
 }
