@@ -202,9 +202,11 @@ type Group = { readonly kind: 'batch'; readonly migrations: ChainMigration[] } |
 function groupsOf(pending: readonly ChainMigration[]): Group[] {
   const groups: Group[] = [];
   let batch: ChainMigration[] = [];
+  let added: string[] = [];
   const flush = () => {
     if (batch.length > 0) groups.push({ kind: 'batch', migrations: batch });
     batch = [];
+    added = [];
   };
   for (const m of pending) {
     if (m.mode === 'alone') {
@@ -212,8 +214,11 @@ function groupsOf(pending: readonly ChainMigration[]): Group[] {
       groups.push({ kind: 'alone', migration: m });
       continue;
     }
+    // A value added earlier in this transaction must not be used in it: commit first (a miss costs a retried batch).
+    if (added.some((value) => m.script.includes(`'${value}'`))) flush();
     batch.push(m);
-    if (m.endsBatch || batch.length >= MAX_BATCH) flush();
+    added.push(...m.addsEnumValues);
+    if (batch.length >= MAX_BATCH) flush();
   }
   flush();
   return groups;

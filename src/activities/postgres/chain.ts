@@ -23,10 +23,11 @@ export interface ChainMigration {
   readonly checksum: string;
   readonly mode: MigrationMode;
   /**
-   * The batch must end after this migration: it adds an enum value (ALTER TYPE … ADD VALUE), which PostgreSQL lets
-   * no later statement of the same transaction use ("unsafe use of new value"); Prisma commits after every file.
+   * Enum values the migration adds (ALTER TYPE … ADD VALUE 'x'): PostgreSQL lets no later statement of the same
+   * transaction use such a value ("unsafe use of new value"), where Prisma has committed after every file; a batch
+   * ends before a migration that names one of them.
    */
-  readonly endsBatch: boolean;
+  readonly addsEnumValues: readonly string[];
 }
 
 export interface MigrationChain {
@@ -49,12 +50,12 @@ function withoutComments(sql: string): string {
 const NOT_IN_TRANSACTION = /\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATABASE|ALTER\s+SYSTEM|CREATE\s+TABLESPACE|DROP\s+TABLESPACE)\b/i;
 /** A transaction statement of the file's own at the start of a statement (not the BEGIN of a DO block's body). */
 const OWN_TRANSACTION = /(^|;)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK)\s*(;|$)/i;
-const ADDS_ENUM_VALUE = /\bADD\s+VALUE\b/i;
+const ADDS_ENUM_VALUE = /\bADD\s+VALUE\s+(?:IF\s+NOT\s+EXISTS\s+)?'((?:[^']|'')*)'/gi;
 
-export function classifyMigration(script: string): { mode: MigrationMode; endsBatch: boolean } {
+export function classifyMigration(script: string): { mode: MigrationMode; addsEnumValues: string[] } {
   const sql = withoutComments(script);
   const alone = NOT_IN_TRANSACTION.test(sql) || OWN_TRANSACTION.test(sql);
-  return { mode: alone ? 'alone' : 'batch', endsBatch: ADDS_ENUM_VALUE.test(sql) };
+  return { mode: alone ? 'alone' : 'batch', addsEnumValues: [...sql.matchAll(ADDS_ENUM_VALUE)].map((m) => m[1] ?? '') };
 }
 
 export function checksumOf(bytes: Buffer | string): string {
