@@ -3,6 +3,7 @@ import { registerCheck } from './cli/check';
 import { registerCodecServer } from './cli/codec-server';
 import { registerDeploy } from './cli/deploy';
 import { CliError } from './cli/context';
+import { registerDb } from './cli/db';
 import { registerHeal } from './cli/heal';
 import { registerLogs } from './cli/logs';
 import { registerMigrate } from './cli/migrate';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerHeal(program);
   registerLogs(program);
+  registerDb(program);
   registerSandbox(program);
   registerWorker(program);
   registerCheck(program);

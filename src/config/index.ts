@@ -46,6 +46,8 @@ export interface Config {
     readonly projectToken: string | undefined;
     readonly projectId: string | undefined;
     readonly environmentId: string | undefined;
+    /** Set by Railway inside a service: the controller runs in the project's private network. */
+    readonly privateDomain: string | undefined;
   };
   readonly trigger: {
     readonly adminToken: string | undefined;
@@ -96,6 +98,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       projectToken: e.RAILWAY_TOKEN,
       projectId: e.RAILWAY_PROJECT_ID,
       environmentId: e.RAILWAY_ENVIRONMENT_ID,
+      privateDomain: e.RAILWAY_PRIVATE_DOMAIN,
     },
     trigger: { adminToken: e.TRIGGER_ADMIN_TOKEN, workerToken: e.TRIGGER_WORKER_TOKEN },
   };

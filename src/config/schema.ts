@@ -58,6 +58,8 @@ export const envSchema = z.object({
   RAILWAY_PROJECT_ID: optionalString,
   // Railway environment of the installation (set by Railway when the controller runs there).
   RAILWAY_ENVIRONMENT_ID: optionalString,
+  // The controller's own private host name (set by Railway inside a service): Postgres is then reached by DATABASE_URL.
+  RAILWAY_PRIVATE_DOMAIN: optionalString,
   // Personal access token (tr_pat_…) of a Trigger.dev admin user, for the admin workers API.
   TRIGGER_ADMIN_TOKEN: optionalString,
   // Worker group token (tr_wgt_…) the supervisor uses, when it is not obtained by trigger-ops.

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, type DatabaseError } from 'pg';
+import { BOUNDS } from '../../shared/activity-contract';
 import type { ChainMigration, MigrationChain } from './chain';
 import {
   CREATE_MIGRATIONS_TABLE_SQL,
@@ -25,7 +26,7 @@ const LOCK_POLL_MS = 100;
 const DEADLOCK_RETRIES = 5;
 const DEADLOCK = '40P01';
 /** Longest wait for sessions blocked on Prisma's lock to give up (Prisma's own wait is 10 s). */
-const WAITERS_GONE_MS = 30_000;
+const WAITERS_GONE_MS = BOUNDS.migrationWaitersGoneMs;
 
 /** A migration of the chain failed: it is recorded as Prisma records a failed one, nothing after it ran. */
 export class MigrationFailedError extends Error {
@@ -93,13 +94,20 @@ export interface ApplyResult {
 
 export interface DatabaseTarget {
   readonly connectionString: string;
+  readonly connectTimeoutMs?: number;
   /** Upper bound on the wait for Prisma's advisory lock (another migrator, a booting webapp). */
   readonly lockTimeoutMs?: number;
 }
 
 /** Prisma reads `?schema=` (default public) and sets the search path to it; node-postgres does not know it. */
 function connectionOptions(connectionString: string): { connectionString: string; schema: string } {
-  const url = new URL(connectionString);
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    // Never the URL itself in the message: it carries the password.
+    throw new MigrationHistoryConflictError('the database URL is not a valid postgresql:// URL');
+  }
   const schema = url.searchParams.get('schema') ?? 'public';
   url.searchParams.delete('schema');
   return { connectionString: url.toString(), schema };
@@ -109,7 +117,7 @@ const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 async function connect(target: DatabaseTarget): Promise<{ client: Client; schema: string }> {
   const { connectionString, schema } = connectionOptions(target.connectionString);
-  const client = new Client({ connectionString, application_name: 'trigger-ops db migrate' });
+  const client = new Client({ connectionString, application_name: 'trigger-ops db migrate', connectionTimeoutMillis: target.connectTimeoutMs ?? BOUNDS.postgresConnectMs });
   client.on('error', () => undefined);
   await client.connect();
   await client.query(`SET search_path TO ${quoteIdent(schema)}`);
@@ -251,7 +259,7 @@ export async function applyMigrationChain(
     // Polled with pg_try_advisory_lock rather than waited on with pg_advisory_lock: a session blocked in a query keeps
     // a snapshot open, and CREATE INDEX CONCURRENTLY (which the holder may be running) waits for every older snapshot
     // to end, so a blocked waiter and the holder would deadlock (PostgreSQL aborts the index build).
-    const lockTimeoutMs = Math.max(1, Math.round(target.lockTimeoutMs ?? 600_000));
+    const lockTimeoutMs = Math.max(1, Math.round(target.lockTimeoutMs ?? BOUNDS.migrationLockWaitMs));
     const lockDeadline = Date.now() + lockTimeoutMs;
     for (;;) {
       const got = await client.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(${PRISMA_MIGRATE_LOCK_KEY}) AS locked`);
