@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { databaseMigrateInputSchema, type DatabaseApplied, type DatabasePlan } from '../shared/database';
 import { workflowIds } from '../shared/ids';
-import { describeZodError } from '../shared/validation';
 import { databaseMigrate } from '../workflows';
 import { CliError, installationCommand, printResult, withClient } from './context';
 
@@ -25,6 +24,9 @@ function appliedText(a: DatabaseApplied): string {
   );
 }
 
+/** The flag each input field comes from, for messages. */
+const FLAGS: Record<string, string> = { installationId: '--installation', version: '--version', railway: '--project/--environment' };
+
 /** `trigger-ops db migrate [--plan]`: the webapp database's migration chain, as the `databaseMigrate` workflow. */
 export function registerDb(program: Command): void {
   const db = program.command('db').description("the webapp's PostgreSQL database");
@@ -40,7 +42,10 @@ export function registerDb(program: Command): void {
         ...(flags.version ? { version: flags.version } : {}),
         railway: { ...(flags.project ? { projectId: flags.project } : {}), ...(flags.environment ? { environmentId: flags.environment } : {}) },
       });
-      if (!parsed.success) throw new CliError(`Invalid db migrate options: ${describeZodError(parsed.error, 'db migrate')}`, 2);
+      if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${FLAGS[String(i.path[0])] ?? String(i.path[0])} ${i.message}`);
+        throw new CliError(`Invalid db migrate options: ${problems.join('; ')}`, 2);
+      }
       const input = parsed.data;
       const result = await withClient(async (client, config) => {
         try {
