@@ -11,6 +11,7 @@ function planText(p: DatabasePlan): string {
     `  _prisma_migrations ${p.table === 'absent' ? 'absent (it would be created as Prisma creates it)' : `records ${p.appliedCount} of them`}`,
     `  ${p.pendingCount} to apply${p.pendingCount > 0 ? `: ${p.pending.join(', ')}${p.pendingCount > p.pending.length ? ', …' : ''}` : ''}`,
   ];
+  if (p.interrupted.length > 0) lines.push(`  left unfinished by a Prisma run that was cut off, to be resumed: ${p.interrupted.join(', ')}`);
   if (p.modified.length > 0) lines.push(`  applied but changed since (prisma migrate status reports them): ${p.modified.join(', ')}`);
   if (!p.refusal) lines.push(p.pendingCount > 0 ? 'Run `trigger-ops db migrate` (without --plan) to apply them.' : 'Nothing to do.');
   return `${lines.join('\n')}\n`;

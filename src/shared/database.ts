@@ -43,6 +43,8 @@ export interface DatabasePlan {
   readonly pending: readonly string[];
   readonly unknown: readonly string[];
   readonly failed: readonly string[];
+  /** Left unfinished by a Prisma run that was cut off; resumed by applying (see the README). */
+  readonly interrupted: readonly string[];
   readonly modified: readonly string[];
   readonly foreignTables: readonly string[];
   /** Why applying would be refused; undefined when it may proceed. */
@@ -55,6 +57,7 @@ export interface DatabaseApplied {
   readonly route: DatabaseRoute;
   readonly applied: number;
   readonly alreadyApplied: number;
+  readonly resumed: readonly string[];
   readonly firstApplied: string | null;
   readonly lastApplied: string | null;
   readonly roundTrips: number;

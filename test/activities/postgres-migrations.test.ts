@@ -130,6 +130,43 @@ describe('PostgreSQL migration chain applier (real PostgreSQL 15)', () => {
     assert.equal(await pg.schemaDump(databaseName(url)), freshDump, 'same schema as a fresh apply');
   });
 
+  for (const cutOff of ['while its script ran', 'after its step was recorded, before its finish'] as const) {
+    it(`resumes a migration a Prisma run cut off ${cutOff} (no finished_at, no logs)`, async () => {
+      const url = await pg.createDatabase('cutoff');
+      const at = chain.migrations.findIndex((m, i) => i >= 300 && m.mode === 'batch');
+      const m = chain.migrations[at]!;
+      await applyMigrationChain({ connectionString: url }, prefix(at));
+      const scriptApplied = cutOff !== 'while its script ran';
+      // What Prisma had written when it was killed: record_migration_started_impl, then maybe the script and
+      // record_successful_step.
+      const client = new Client({ connectionString: url });
+      await client.connect();
+      await client.query('INSERT INTO _prisma_migrations (id, checksum, started_at, migration_name) VALUES ($1, $2, now(), $3)', ['00000000-0000-4000-8000-000000000001', m.checksum, m.name]);
+      if (scriptApplied) {
+        await client.query(m.script);
+        await client.query('UPDATE _prisma_migrations SET applied_steps_count = 1 WHERE id = $1', ['00000000-0000-4000-8000-000000000001']);
+      }
+      await client.end();
+      assert.match((await prismaDeployDecision(url, chain)).error ?? '', /^P3009 /, 'Prisma itself would refuse to boot');
+      assert.deepEqual((await planMigrationChain({ connectionString: url }, chain)).interrupted.map((i) => i.name), [m.name]);
+
+      const result = await applyMigrationChain({ connectionString: url }, chain);
+      assert.deepEqual(result.resumed, [m.name]);
+      assert.equal(result.applied, 819 - at - (scriptApplied ? 1 : 0));
+      const rows = (await history(url)).filter((r) => r.migration_name === m.name);
+      if (scriptApplied) {
+        assert.equal(rows.length, 1);
+        assert.ok(rows[0]?.finished_at && rows[0].rolled_back_at === null, 'its finish is recorded');
+      } else {
+        assert.equal(rows.length, 2, 'the cut-off row stays, marked rolled back, beside the new one');
+        assert.ok(rows.find((r) => r.id === '00000000-0000-4000-8000-000000000001')?.rolled_back_at, 'marked rolled back as prisma migrate resolve does');
+        assert.ok(rows.find((r) => r.id !== '00000000-0000-4000-8000-000000000001')?.finished_at);
+      }
+      assert.deepEqual(await prismaDeployDecision(url, chain), { error: undefined, wouldApply: [], edited: [] });
+      assert.equal(await pg.schemaDump(databaseName(url)), freshDump);
+    });
+  }
+
   it('refuses a database with migrations the chain does not know, naming them, and changes nothing', async () => {
     // The database is at v4.5.12; a chain without its last two migrations is an older release (or another fork).
     const older = prefix(817, 'v4.5.11');

@@ -10,7 +10,9 @@ import {
   MIGRATIONS_TABLE,
   PRISMA_MIGRATE_LOCK_KEY,
   RECORD_FAILED_SQL,
+  recordFinishedOnlySql,
   recordFinishedSql,
+  recordRolledBackSql,
   recordStartedSql,
 } from './prisma';
 
@@ -68,8 +70,14 @@ export interface MigrationPlan {
   readonly pending: readonly string[];
   /** Recorded as applied but unknown to this chain (another fork, a newer release): refused. */
   readonly unknown: readonly string[];
-  /** Started and never finished nor rolled back (Prisma's P3009): refused until resolved. */
+  /** Started and never finished nor rolled back, with Prisma's error in logs (P3009): refused until resolved. */
   readonly failed: readonly string[];
+  /**
+   * Started and cut off (no finished_at and no logs: Prisma killed mid-migration, e.g. a webapp that failed its
+   * health check) in a migration that leaves nothing half done: resumed as `prisma migrate resolve` would resolve it,
+   * finished when its step was recorded as done, else marked rolled back and applied again.
+   */
+  readonly interrupted: readonly { readonly id: string; readonly name: string; readonly scriptApplied: boolean }[];
   /** Applied, but the shipped file's checksum differs (as `prisma migrate status` would report; not refused). */
   readonly modified: readonly string[];
   /** User tables in the schema while there is no history (Prisma's P3005): refused. */
@@ -80,6 +88,8 @@ export interface ApplyResult {
   readonly version: string;
   readonly applied: number;
   readonly alreadyApplied: number;
+  /** Migrations a cut-off Prisma run had left unfinished, resolved as described at MigrationPlan.interrupted. */
+  readonly resumed: readonly string[];
   readonly firstApplied: string | undefined;
   readonly lastApplied: string | undefined;
   /** Queries sent to apply and record the chain (each one round trip). */
@@ -157,18 +167,27 @@ function scriptMatches(m: ChainMigration, checksum: string, sha256: (s: string) 
 function planFrom(chain: MigrationChain, history: Awaited<ReturnType<typeof readHistory>>, sha256: (s: string) => string): MigrationPlan {
   const live = history.rows.filter((r) => r.rolled_back_at === null);
   const byName = new Map(chain.migrations.map((m) => [m.name, m]));
-  const appliedNames = new Set(live.map((r) => r.migration_name));
   const finished = live.filter((r) => r.finished_at !== null);
+  // apply_migrations.rs, detect_failed_migrations: finished_at and rolled_back_at both NULL. Prisma writes logs when
+  // a script fails (record_failed_step); a row without them was cut off.
+  const unfinished = live.filter((r) => r.finished_at === null);
+  const resumable = (r: HistoryRow) => {
+    const m = byName.get(r.migration_name);
+    return !r.logs && m !== undefined && m.resumable && scriptMatches(m, r.checksum, sha256);
+  };
+  const interrupted = unfinished.filter(resumable).map((r) => ({ id: r.id, name: r.migration_name, scriptApplied: r.applied_steps_count >= 1 }));
+  const rerun = new Set(interrupted.filter((i) => !i.scriptApplied).map((i) => i.name));
+  const recorded = new Set(live.map((r) => r.migration_name));
   return {
     version: chain.version,
     table: history.table,
     chainCount: chain.migrations.length,
     appliedCount: finished.filter((r) => byName.has(r.migration_name)).length,
     // apply_migrations.rs: unapplied = on disk and not among the rows that were not rolled back.
-    pending: chain.migrations.filter((m) => !appliedNames.has(m.name)).map((m) => m.name),
+    pending: chain.migrations.filter((m) => !recorded.has(m.name) || rerun.has(m.name)).map((m) => m.name),
     unknown: [...new Set(finished.filter((r) => !byName.has(r.migration_name)).map((r) => r.migration_name))],
-    // apply_migrations.rs, detect_failed_migrations: finished_at and rolled_back_at both NULL.
-    failed: live.filter((r) => r.finished_at === null).map((r) => r.migration_name),
+    failed: unfinished.filter((r) => !resumable(r)).map((r) => r.migration_name),
+    interrupted,
     modified: finished.filter((r) => {
       const m = byName.get(r.migration_name);
       return m !== undefined && !scriptMatches(m, r.checksum, sha256);
@@ -255,6 +274,15 @@ export async function applyMigrationChain(
     roundTrips += 1;
     return values ? client.query(sql, values) : client.query(sql);
   };
+  /** Invalid indexes of the schema (name, and qualified and quoted): at the start, after a deadlocked build. */
+  const invalidIndexes = async (): Promise<{ name: string; qualified: string }[]> => {
+    const r = await client.query<{ name: string; qualified: string }>(
+      `SELECT c.relname AS name, format('%I.%I', n.nspname, c.relname) AS qualified FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND n.nspname = $1`,
+      [schema],
+    );
+    return r.rows;
+  };
   try {
     // Polled with pg_try_advisory_lock rather than waited on with pg_advisory_lock: a session blocked in a query keeps
     // a snapshot open, and CREATE INDEX CONCURRENTLY (which the holder may be running) waits for every older snapshot
@@ -276,6 +304,14 @@ export async function applyMigrationChain(
     const conflict = planConflict(plan);
     if (conflict) throw new MigrationHistoryConflictError(conflict);
     if (history.table === 'absent') await send(CREATE_MIGRATIONS_TABLE_SQL);
+    if (plan.interrupted.length > 0) {
+      // What `prisma migrate resolve` records (mark_migration_rolled_back_by_id), or the finish Prisma never wrote.
+      await send(plan.interrupted.map((i) => (i.scriptApplied ? recordFinishedOnlySql(i.id) : recordRolledBackSql(i.id))).join('\n'));
+      const names = new Set(plan.interrupted.map((i) => i.name));
+      const builds = chain.migrations.filter((m) => names.has(m.name)).flatMap((m) => m.concurrentIndexes);
+      const invalid = builds.length > 0 ? await invalidIndexes() : [];
+      for (const index of invalid.filter((i) => builds.includes(i.name))) await send(`DROP INDEX IF EXISTS ${index.qualified}`);
+    }
 
     const pendingNames = new Set(plan.pending);
     const pending = chain.migrations.filter((m) => pendingNames.has(m.name));
@@ -306,15 +342,6 @@ export async function applyMigrationChain(
         await sleep(LOCK_POLL_MS);
       }
     };
-    /** Invalid indexes of the schema, qualified and quoted: read at the start, and after a deadlocked concurrent build. */
-    const invalidIndexes = async (): Promise<string[]> => {
-      const r = await client.query<{ name: string }>(
-        `SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
-         JOIN pg_namespace n ON n.oid = c.relnamespace WHERE NOT i.indisvalid AND n.nspname = $1`,
-        [schema],
-      );
-      return r.rows.map((row) => row.name);
-    };
     /** One migration as Prisma applies it: started row, the script as the only statement, then finished or failed. */
     const applyAlone = async (m: ChainMigration, startedRecorded: boolean) => {
       if (!startedRecorded || carry) {
@@ -329,8 +356,8 @@ export async function applyMigrationChain(
           if ((err as Partial<DatabaseError>).code !== DEADLOCK || attempt >= DEADLOCK_RETRIES) return failAt(m, err);
           // A failed concurrent build leaves an INVALID index behind, which the script's IF NOT EXISTS would then
           // take for done: drop what this attempt left, then run the file again.
-          for (const index of (await invalidIndexes()).filter((i) => !invalidAtStart.includes(i))) {
-            await send(`DROP INDEX IF EXISTS ${index}`);
+          for (const index of (await invalidIndexes()).filter((i) => !invalidAtStart.some((a) => a.qualified === i.qualified))) {
+            await send(`DROP INDEX IF EXISTS ${index.qualified}`);
           }
           // Prisma's waiter gives up after its 10 s and drops its connection; start again once it has.
           await waitForLockWaitersToLeave();
@@ -380,6 +407,7 @@ export async function applyMigrationChain(
       version: chain.version,
       applied,
       alreadyApplied: plan.appliedCount,
+      resumed: plan.interrupted.map((i) => i.name),
       firstApplied: appliedNames[0],
       lastApplied: appliedNames[appliedNames.length - 1],
       roundTrips,

@@ -28,6 +28,15 @@ export interface ChainMigration {
    * ends before a migration that names one of them.
    */
   readonly addsEnumValues: readonly string[];
+  /**
+   * Whether a run of it that was cut off (Prisma killed mid-migration: a row with neither finished_at nor logs) left
+   * nothing half done, so it may simply run again: a file PostgreSQL runs as one transaction, or one that only builds
+   * indexes concurrently (an interrupted build leaves an INVALID index, which is dropped first) or drops them with
+   * DROP INDEX CONCURRENTLY IF EXISTS.
+   */
+  readonly resumable: boolean;
+  /** Names of the indexes it builds with CREATE INDEX CONCURRENTLY. */
+  readonly concurrentIndexes: readonly string[];
 }
 
 export interface MigrationChain {
@@ -52,10 +61,23 @@ const NOT_IN_TRANSACTION = /\b(CONCURRENTLY|VACUUM|CREATE\s+DATABASE|DROP\s+DATA
 const OWN_TRANSACTION = /(^|;)\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK)\s*(;|$)/i;
 const ADDS_ENUM_VALUE = /\bADD\s+VALUE\s+(?:IF\s+NOT\s+EXISTS\s+)?'((?:[^']|'')*)'/gi;
 
-export function classifyMigration(script: string): { mode: MigrationMode; addsEnumValues: string[] } {
+const CREATE_INDEX_CONCURRENTLY = /\bCREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:"((?:[^"]|"")+)"|([A-Za-z_][A-Za-z0-9_$]*))/gi;
+
+const DROP_INDEX_CONCURRENTLY_IF_EXISTS = /\bDROP\s+INDEX\s+CONCURRENTLY\s+IF\s+EXISTS\b/gi;
+
+export function classifyMigration(script: string): Pick<ChainMigration, 'mode' | 'addsEnumValues' | 'resumable' | 'concurrentIndexes'> {
   const sql = withoutComments(script);
-  const alone = NOT_IN_TRANSACTION.test(sql) || OWN_TRANSACTION.test(sql);
-  return { mode: alone ? 'alone' : 'batch', addsEnumValues: [...sql.matchAll(ADDS_ENUM_VALUE)].map((m) => m[1] ?? '') };
+  const ownTransaction = OWN_TRANSACTION.test(sql);
+  const alone = NOT_IN_TRANSACTION.test(sql) || ownTransaction;
+  const concurrentIndexes = [...sql.matchAll(CREATE_INDEX_CONCURRENTLY)].map((m) => (m[1] ? m[1].replace(/""/g, '"') : (m[2] ?? '').toLowerCase()));
+  // Only concurrent index builds and drops (IF EXISTS: it runs again harmlessly) among what cannot run in a transaction.
+  const onlyIndexBuilds = !ownTransaction && !NOT_IN_TRANSACTION.test(sql.replace(CREATE_INDEX_CONCURRENTLY, ' ').replace(DROP_INDEX_CONCURRENTLY_IF_EXISTS, ' '));
+  return {
+    mode: alone ? 'alone' : 'batch',
+    addsEnumValues: [...sql.matchAll(ADDS_ENUM_VALUE)].map((m) => m[1] ?? ''),
+    resumable: !alone || onlyIndexBuilds,
+    concurrentIndexes,
+  };
 }
 
 export function checksumOf(bytes: Buffer | string): string {

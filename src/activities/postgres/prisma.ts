@@ -50,6 +50,16 @@ export function recordFinishedSql(id: string): string {
   return `UPDATE _prisma_migrations SET applied_steps_count = applied_steps_count + 1, finished_at = clock_timestamp() WHERE id = ${literal(id)};`;
 }
 
+/** A migration whose step Prisma recorded as done (record_successful_step) but whose finish it never wrote. */
+export function recordFinishedOnlySql(id: string): string {
+  return `UPDATE _prisma_migrations SET finished_at = clock_timestamp() WHERE id = ${literal(id)};`;
+}
+
+/** `prisma migrate resolve --rolled-back` (mark_migration_rolled_back_by_id): the row stays, the migration is pending again. */
+export function recordRolledBackSql(id: string): string {
+  return `UPDATE _prisma_migrations SET rolled_back_at = clock_timestamp() WHERE id = ${literal(id)};`;
+}
+
 /** The script failed: `record_failed_step` sets logs to the error's text; finished_at stays NULL. */
 export const RECORD_FAILED_SQL = 'UPDATE _prisma_migrations SET logs = $2 WHERE id = $1';
 
