@@ -35,6 +35,9 @@ COPY bin ./bin
 # The product only: the sandbox (sandbox/, beside src/) and the tests stay out (test/contract/production-image.test.ts).
 COPY src ./src
 COPY vendor/cloud-init ./vendor/cloud-init
+# The webapp database's migration chains `db migrate` applies (src/activities/postgres/chain.ts reads them), each
+# release's with its manifest and licence; all of vendor/trigger, so a chain vendored later ships without an edit.
+COPY vendor/trigger ./vendor/trigger
 COPY scripts/worker-healthcheck.ts ./scripts/worker-healthcheck.ts
 COPY --from=build /app/dist/workflow-bundle.js ./dist/workflow-bundle.js
 COPY --from=build /app/dist/bin/temporal /usr/local/bin/temporal

@@ -4,6 +4,7 @@ import { registerCodecServer } from './cli/codec-server';
 import { registerController } from './cli/controller';
 import { registerDeploy } from './cli/deploy';
 import { CliError } from './cli/context';
+import { registerDb } from './cli/db';
 import { registerHeal } from './cli/heal';
 import { registerLogs } from './cli/logs';
 import { registerMigrate } from './cli/migrate';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerMigrate(program);
   registerHeal(program);
   registerLogs(program);
+  registerDb(program);
   registerSandbox(program);
   registerController(program);
   registerWorker(program);

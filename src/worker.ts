@@ -92,6 +92,7 @@ export function activityDepsFromConfig(
     redactor,
     railwayDefaults: { projectId: railway.projectId, environmentId: railway.environmentId },
     railwayProjectToken: Boolean(railway.projectToken),
+    controllerOnRailway: { projectId: railway.projectId, environmentId: railway.environmentId, privateDomain: railway.privateDomain },
     configuredWorkerToken: trigger.workerToken,
     pollIntervalMs: config.pollIntervalMs,
     createSettleMs: config.digitalocean.createSettleSeconds * 1000,

@@ -52,6 +52,8 @@ export interface Config {
     readonly environmentId: string | undefined;
     /** The controller's own service (Railway sets RAILWAY_SERVICE_ID there). */
     readonly serviceId: string | undefined;
+    /** Set by Railway inside a service: the controller runs in the project's private network. */
+    readonly privateDomain: string | undefined;
   };
   /** Encrypts the secret store's copy kept in the controller's Railway service variables. */
   readonly secretKey: string | undefined;
@@ -114,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       projectId: e.RAILWAY_PROJECT_ID,
       environmentId: e.RAILWAY_ENVIRONMENT_ID,
       serviceId: e.RAILWAY_SERVICE_ID,
+      privateDomain: e.RAILWAY_PRIVATE_DOMAIN,
     },
     secretKey: e.TRIGGER_OPS_SECRET_KEY,
     controller: {

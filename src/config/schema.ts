@@ -74,6 +74,8 @@ export const envSchema = z.object({
   TRIGGER_OPS_SIZE: optionalString,
   // Desired supervisor release tag, e.g. v4.5.12; unset means the webapp's own version (a change upgrades).
   TRIGGER_OPS_SUPERVISOR_VERSION: optionalString,
+  // The controller's own private host name (set by Railway inside a service): Postgres is then reached by DATABASE_URL.
+  RAILWAY_PRIVATE_DOMAIN: optionalString,
   // Personal access token (tr_pat_…) of a Trigger.dev admin user, for the admin workers API.
   TRIGGER_ADMIN_TOKEN: optionalString,
   // Worker group token (tr_wgt_…) the supervisor uses, when it is not obtained by trigger-ops.

@@ -23,6 +23,10 @@ export const workflowIds = {
   healSchedule: (installationId: string) => `heal:${installationId}`,
   /** The installation's migrate child; one at a time per installation. */
   migrate: (installationId: string) => `migrate:${installationId}`,
+  /** `trigger-ops db migrate`: the webapp database's migration chain; one at a time per installation. */
+  databaseMigrate: (installationId: string) => `db-migrate:${installationId}`,
+  /** `trigger-ops db migrate --plan` (read-only). */
+  databasePlan: (installationId: string) => `db-plan:${installationId}`,
 } as const;
 
 /** Tag on every DigitalOcean resource trigger-ops manages. */

@@ -29,6 +29,7 @@ export const WORKFLOW_TYPES = {
   teardown: 'teardown',
   logs: 'logs',
   controllerCheck: 'controllerCheck',
+  databaseMigrate: 'databaseMigrate',
 } as const;
 
 /** The installation's state: desired, observed, conditions, the queue and what it did. */

@@ -6,3 +6,4 @@ export { heal } from './heal';
 export { migrate, migrateProgressQuery } from './migrate';
 export { deployPlan } from './plan';
 export { logs, logsInputSchema, type LogsInput, type LogsResult } from './logs';
+export { databaseMigrate } from './database-migrate';

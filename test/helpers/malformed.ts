@@ -93,6 +93,9 @@ export function workflowCases(installed: { desired: DesiredState }): Record<keyo
     teardown: malformed({ installationId: 'door-new', forgetSecrets: false }, 'installationId'),
     logs: malformed({ installationId: 'door', source: 'all' }, 'installationId'),
     controllerCheck: malformed({ reason: 'probe' }, 'reason'),
+    databaseMigrate: malformed({ installationId: 'door', plan: true }, 'installationId', [
+      { label: 'a version that is no release tag', args: input({ installationId: 'door', version: 'latest' }), names: /^input\.version: must be a release tag such as "v4\.5\.12"$/ },
+    ]),
   };
 }
 

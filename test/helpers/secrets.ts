@@ -19,6 +19,12 @@ export function secretValues(world: World, extra: readonly string[] = []): strin
   for (const service of Object.values(vars)) {
     for (const [name, value] of Object.entries(service)) {
       if (/SECRET|PASSWORD|TOKEN|KEY/.test(name) && value.length >= 8 && !value.includes('${{')) values.add(value);
+      // A connection URL's password (DATABASE_URL, DATABASE_PUBLIC_URL), and the URL itself.
+      const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]+:([^@]+)@/i.exec(value)?.[1];
+      if (password && !password.includes('${{')) {
+        values.add(value);
+        values.add(decodeURIComponent(password));
+      }
     }
   }
   const store = join(world.dataDir, 'secrets.json');
