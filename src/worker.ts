@@ -88,6 +88,7 @@ export function activityDepsFromConfig(
       connectDroplet({ host, port: config.droplet.sshPort, username: 'root', privateKey, pinnedHostKey, timeoutMs: BOUNDS.sshConnectMs }),
     secrets: createFileSecretStore(join(config.dataDir, 'secrets.json'), redactor),
     redactor,
+    sealer: codec.sealer(),
     railwayDefaults: { projectId: railway.projectId, environmentId: railway.environmentId },
     railwayProjectToken: Boolean(railway.projectToken),
     configuredWorkerToken: trigger.workerToken,

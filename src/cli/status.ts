@@ -1,6 +1,10 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import { formatEmailState, type EmailState } from '../shared/email';
 import type { InstallationStatus } from '../shared/lifecycle';
+import { emailShow } from '../workflows';
 import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
 import { installationCommand, parseInstallation, printResult, withClient } from './context';
@@ -9,17 +13,44 @@ export function registerStatus(program: Command): void {
   installationCommand(program, 'status', "show an installation's desired and observed state, conditions and recent operations").action(
     async (flags: { installation: string; json?: boolean }) => {
       const installationId = parseInstallation(flags.installation);
-      await withClient(async (client) => {
+      await withClient(async (client, config) => {
         const status = await client.workflow.getHandle(workflowIds.installation(installationId)).query(statusQuery);
-        printResult(flags, status, () => formatStatus(status));
+        const railway = status.desired ? { projectId: status.desired.railway.projectId, environmentId: status.desired.railway.environmentId } : {};
+        const email = await emailStatus(client, config, installationId, railway);
+        printResult(flags, { ...status, email }, () => formatStatus(status, email));
       }, installationId);
     },
   );
 }
 
+/** What the status shows about email: the webapp's settings, or why they could not be read. */
+export type EmailStatus = (EmailState & { readonly service: string }) | { readonly error: string };
+
+/** The webapp's email state for `status` (and the status page): read from Railway through the emailShow workflow. */
+export async function emailStatus(
+  client: Client,
+  config: Config,
+  installationId: string,
+  railway: { projectId?: string; environmentId?: string } = {},
+): Promise<EmailStatus> {
+  try {
+    return await client.workflow.execute(emailShow, {
+      taskQueue: config.temporal.taskQueue,
+      workflowId: workflowIds.emailShow(installationId),
+      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
+      workflowExecutionTimeout: '30 seconds',
+      args: [{ installationId, railway }],
+    });
+  } catch (err) {
+    let message = err instanceof Error ? err.message : String(err);
+    for (let c: unknown = err instanceof Error ? err.cause : undefined; c instanceof Error; c = c.cause) message = c.message || message;
+    return { error: message };
+  }
+}
+
 const plain = { style: { head: [] as string[], border: [] as string[] } };
 
-export function formatStatus(s: InstallationStatus): string {
+export function formatStatus(s: InstallationStatus, email?: EmailStatus): string {
   const out: string[] = [];
   const healthy = s.conditions.length > 0 && s.conditions.every((c) => c.status === 'True');
   out.push(`Installation "${s.installationId}": ${s.conditions.length === 0 ? 'not observed yet' : healthy ? 'healthy' : 'NOT healthy'}${s.retiring ? ' (retiring)' : ''}`);
@@ -54,6 +85,7 @@ export function formatStatus(s: InstallationStatus): string {
   }
   const lastHeal = s.healEvents[0];
   if (lastHeal) out.push(`Last heal: ${lastHeal.decision} (${lastHeal.action}) at ${lastHeal.at}: ${lastHeal.reason}`);
+  if (email) out.push('error' in email ? `Email: unknown (${email.error})` : formatEmailState(email));
   out.push(`Repairs in the last hour: ${s.repairs.lastHour}/${s.repairs.capPerHour}${s.repairs.backoffUntil ? `, backing off until ${s.repairs.backoffUntil}` : ''}`);
   return `${out.join('\n')}\n`;
 }

@@ -15,13 +15,14 @@
  * - Retiring: the installation is being torn down; no new operation is accepted.
  * - DeployFailed: a deploy failed and rolled back everything it created.
  * - MigrateFailed: a migrate failed; the new droplet was removed and the old one keeps serving.
+ * - EmailSetFailed: `email set`/`unset` failed after writing; the previous email variables were put back.
  * - RollbackIncomplete: an operation failed and could not undo everything it created (run teardown once fixed).
  * - Expired: a request reached a worker after its sender had stopped waiting for it; it was not carried out.
  * Transient (retried):
  * - RateLimited: 429; retried after the server's retry-after.
  * - Unavailable: 5xx, a timeout, a refused connection; retried with backoff.
  */
-const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'RollbackIncomplete', 'Expired'] as const;
+const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'EmailSetFailed', 'RollbackIncomplete', 'Expired'] as const;
 const TRANSIENT = ['RateLimited', 'Unavailable'] as const;
 
 export type ErrorType = (typeof FINAL)[number] | (typeof TRANSIENT)[number];

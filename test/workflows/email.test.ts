@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { SMTPServer } from 'smtp-server';
+import { SERVICE_NAMES } from '../../sandbox/railway';
+import { createSealer, type Sealer } from '../../src/codec/sealed-value';
+import type { ConfigureEmailInput, ConfigureEmailResult, LinksResult, LoginResult } from '../../src/shared/email';
+import { runCli } from '../../src/client';
+import { configureEmail, links, login } from '../../src/workflows';
+import { startWorld, type World } from '../helpers/installation';
+import { decodedHistory, linkValues } from '../helpers/secrets';
+import { TEST_CODEC_KEY } from '../helpers/temporal';
+import { freePort } from '../helpers/ports';
+
+/** A message the local SMTP server accepted. */
+interface Received {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly user: string | undefined;
+  readonly data: string;
+}
+
+const SMTP_USER = 'trigger-mailer';
+const SMTP_PASSWORD = 'smtp-pw-4f1b9c2e7d';
+const VERIFY_TO = 'ops@example.com';
+
+/**
+ * First login and email on the sandbox, on a real Temporal server: the magic link found in the webapp's Railway
+ * log, `email set smtp` against a real SMTP server (smtp-server, AUTH required) that must receive the
+ * verification email, refused settings that change nothing, a failed redeploy that puts the old settings back,
+ * and no magic link or SMTP password in any history.
+ */
+describe('login and email (sandbox webapp, real SMTP server)', () => {
+  let world: World;
+  let smtp: SMTPServer;
+  let smtpPort: number;
+  let sealer: Sealer;
+  const received: Received[] = [];
+  const workflowIds: string[] = [];
+  let seq = 0;
+
+  const execute = async <R>(fn: typeof login | typeof links | typeof configureEmail, kind: string, input: unknown): Promise<R> => {
+    const workflowId = `${kind}:mail-${++seq}`;
+    workflowIds.push(workflowId);
+    return (await world.temporal.client.workflow.execute(fn as never, { taskQueue: world.temporal.taskQueue, workflowId, args: [input] as never })) as R;
+  };
+  const webappVariables = () => world.sandbox.railway.inspect().variables[SERVICE_NAMES.webapp] ?? {};
+  const emailVariables = () => Object.fromEntries(Object.entries(webappVariables()).filter(([n]) => /^(EMAIL_|FROM_EMAIL|REPLY_TO|SMTP_|RESEND_)/.test(n)));
+  const smtpSettings = (extra: Record<string, unknown> = {}) => ({
+    transport: 'smtp' as const,
+    FROM_EMAIL: 'login@example.com',
+    REPLY_TO_EMAIL: VERIFY_TO,
+    SMTP_HOST: '127.0.0.1',
+    SMTP_PORT: smtpPort,
+    SMTP_SECURE: false,
+    SMTP_USER,
+    SMTP_PASSWORD: sealer.seal(SMTP_PASSWORD),
+    ...extra,
+  });
+  const failure = async (promise: Promise<unknown>): Promise<ApplicationFailure> => {
+    const err = await promise.then(
+      () => assert.fail('expected the workflow to fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError, `expected WorkflowFailedError, got ${String(err)}`);
+    assert.ok(err.cause instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err.cause)}`);
+    return err.cause;
+  };
+
+  before(async () => {
+    smtpPort = await freePort();
+    smtp = new SMTPServer({
+      secure: false,
+      disabledCommands: ['STARTTLS'],
+      allowInsecureAuth: true,
+      authMethods: ['PLAIN', 'LOGIN'],
+      onAuth(auth, _session, callback) {
+        if (auth.username === SMTP_USER && auth.password === SMTP_PASSWORD) return callback(null, { user: auth.username });
+        return callback(new Error('Invalid username or password'));
+      },
+      onData(stream, session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            user: typeof session.user === 'string' ? session.user : undefined,
+            data: Buffer.concat(chunks).toString('utf8'),
+          });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(smtpPort, '127.0.0.1', resolve));
+    world = await startWorld({ codecKey: TEST_CODEC_KEY, env: { TRIGGER_OPS_POLL_INTERVAL_MS: '100' } });
+    sealer = createSealer(TEST_CODEC_KEY);
+    await world.startWorker();
+  });
+
+  after(async () => {
+    await world?.close();
+    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  });
+
+  it('login finds a working magic link in the webapp log within seconds', async () => {
+    const started = Date.now();
+    const r = await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'You@Example.com' });
+    assert.ok(Date.now() - started < 10_000, `login took ${Date.now() - started} ms`);
+    assert.equal(r.sentByEmail, false);
+    assert.equal(r.transport, 'console');
+    assert.ok(r.link?.sealedUrl, 'a sealed link');
+    const url = sealer.unseal(r.link.sealedUrl);
+    assert.match(url, new RegExp(`^${world.sandbox.webapp.url}/magic\\?token=[A-Za-z0-9_-]{20,}$`));
+    assert.equal(r.link.to, 'you@example.com');
+    assert.ok(r.link.expiresAt && Date.parse(r.link.expiresAt) > Date.now());
+    const res = await fetch(url, { redirect: 'manual' });
+    assert.equal(res.status, 302);
+    assert.equal(res.headers.get('location'), '/');
+    assert.deepEqual(world.sandbox.webapp.logins(), ['you@example.com']);
+  });
+
+  it('links lists every printed link and marks the superseded one', async () => {
+    await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'second@example.com' });
+    await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'second@example.com' });
+    const r = await execute<LinksResult>(links, 'links', { installationId: 'mail' });
+    const second = r.emails.filter((e) => e.to === 'second@example.com');
+    assert.deepEqual(second.map((e) => [e.kind, e.superseded, e.expired]), [['magic-link', true, false], ['magic-link', false, false]]);
+    assert.equal(r.emails.filter((e) => e.to === 'you@example.com').length, 1);
+    const [older, newer] = second.map((e) => sealer.unseal(e.sealedUrl ?? ''));
+    assert.equal((await fetch(older ?? '', { redirect: 'manual' })).headers.get('location'), '/login/magic', 'a superseded link does not log in');
+    assert.equal((await fetch(newer ?? '', { redirect: 'manual' })).headers.get('location'), '/');
+  });
+
+  it('a bad port, a bad address or a missing password is refused by name and changes nothing', async () => {
+    const before = webappVariables();
+    const deployments = world.sandbox.railway.inspect().deployments.length;
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [smtpSettings({ SMTP_PORT: 70000 }), /settings\.SMTP_PORT: must be a port number from 1 to 65535/],
+      [smtpSettings({ FROM_EMAIL: 'Trigger.dev' }), /settings\.FROM_EMAIL: must be an email address/],
+      [{ ...smtpSettings(), SMTP_PASSWORD: undefined }, /settings\.SMTP_PASSWORD: is required when SMTP_USER is set/],
+    ];
+    for (const [settings, pattern] of cases) {
+      const f = await failure(execute(configureEmail, 'email', { installationId: 'mail', settings }));
+      assert.equal(f.type, 'InvalidInput');
+      assert.match(f.message, pattern);
+    }
+    // The CLI refuses the same before it reaches Temporal, naming the variable and its flag.
+    const stderr = captureStderr();
+    try {
+      const code = await runCli(['email', 'set', 'smtp', '-i', 'mail', '--from', 'login@example.com', '--reply-to', VERIFY_TO, '--smtp-host', 'smtp.example.com', '--smtp-port', '0']);
+      assert.equal(code, 2);
+      const bad = await runCli(['email', 'set', 'resend', '-i', 'mail', '--from', 'login@example.com', '--reply-to', VERIFY_TO]);
+      assert.equal(bad, 2);
+    } finally {
+      stderr.restore();
+    }
+    assert.match(stderr.text(), /SMTP_PORT \(--smtp-port\): must be a port number from 1 to 65535/);
+    assert.match(stderr.text(), /RESEND_API_KEY \(--resend-key-file \/ --resend-key-stdin\) is required for resend/);
+    assert.deepEqual(webappVariables(), before);
+    assert.equal(world.sandbox.railway.inspect().deployments.length, deployments);
+  });
+
+  it('email set smtp redeploys, really sends the verification email, and the next login says it was sent by email', async () => {
+    const r = await execute<ConfigureEmailResult>(configureEmail, 'email', { installationId: 'mail', settings: smtpSettings() } satisfies ConfigureEmailInput);
+    assert.equal(r.outcome, 'configured');
+    assert.equal(r.verifiedTo, VERIFY_TO);
+    assert.deepEqual(r.warnings, []);
+    const verification = received.filter((m) => m.to.includes(VERIFY_TO));
+    assert.equal(verification.length, 1, 'one verification email');
+    assert.equal(verification[0]?.user, SMTP_USER);
+    assert.equal(verification[0]?.from, 'login@example.com');
+    assert.match(verification[0]?.data ?? '', /magic\?token=/);
+    assert.deepEqual(emailVariables(), {
+      EMAIL_TRANSPORT: 'smtp',
+      FROM_EMAIL: 'login@example.com',
+      REPLY_TO_EMAIL: VERIFY_TO,
+      SMTP_HOST: '127.0.0.1',
+      SMTP_PORT: String(smtpPort),
+      SMTP_SECURE: 'false',
+      SMTP_USER,
+      SMTP_PASSWORD,
+    });
+    const next = await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'you@example.com' });
+    assert.equal(next.sentByEmail, true);
+    assert.equal(next.transport, 'smtp');
+    assert.match(next.message, /sent by email/);
+    assert.equal(received.filter((m) => m.to.includes('you@example.com')).length, 1);
+  });
+
+  it('a failed redeploy puts the previous settings back', async () => {
+    const previous = emailVariables();
+    world.sandbox.webapp.faults.failNext('boot', 1, { status: 500, message: 'out of memory' });
+    const f = await failure(execute(configureEmail, 'email', { installationId: 'mail', settings: smtpSettings({ FROM_EMAIL: 'other@example.com' }) }));
+    assert.equal(f.type, 'EmailSetFailed');
+    assert.match(f.message, /ended CRASHED/);
+    assert.match(f.message, /previous email settings were put back/);
+    assert.deepEqual(emailVariables(), previous);
+    const latest = world.sandbox.railway.inspect().deployments.find((d) => d.service === SERVICE_NAMES.webapp);
+    assert.equal(latest?.status, 'SUCCESS', 'the webapp runs again, with the old settings');
+  });
+
+  it('a port where no SMTP server listens fails verification and is put back', async () => {
+    const previous = emailVariables();
+    const closed = await freePort();
+    const f = await failure(execute(configureEmail, 'email', { installationId: 'mail', settings: smtpSettings({ SMTP_PORT: closed }) }));
+    assert.equal(f.type, 'EmailSetFailed');
+    assert.match(f.message, /could not send the magic link: Failed to send email to ops@example.com/);
+    assert.deepEqual(emailVariables(), previous);
+  });
+
+  it('email unset removes the settings: login prints the link to the log again', async () => {
+    const r = await execute<ConfigureEmailResult>(configureEmail, 'email', { installationId: 'mail', settings: { transport: 'none' } });
+    assert.equal(r.outcome, 'removed');
+    assert.deepEqual(emailVariables(), {});
+    const next = await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'third@example.com' });
+    assert.equal(next.sentByEmail, false);
+    assert.ok(next.link?.sealedUrl);
+  });
+
+  it('no magic link, token or SMTP password is in any history', async () => {
+    const tokens = linkValues(world);
+    assert.ok(tokens.length >= 5, `links issued: ${tokens.length}`);
+    for (const id of workflowIds) {
+      const history = await decodedHistory(world.temporal.client, world.temporal.codec, id);
+      for (const secret of [...tokens, SMTP_PASSWORD]) assert.ok(!history.includes(secret), `${id} holds a secret`);
+      assert.doesNotMatch(history, /magic\?token=/, `${id} holds a magic link`);
+    }
+  });
+});
+
+function captureStderr() {
+  const chunks: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  }) as typeof process.stderr.write;
+  return { text: () => chunks.join(''), restore: () => void (process.stderr.write = write) };
+}
