@@ -183,12 +183,12 @@ export const CONTRACT: Contract = {
     heartbeat: true,
     mutating: true,
     idempotent: false,
-    startToCloseMs: fixed(16 * MINUTE),
+    startToCloseMs: fixed(20 * MINUTE),
     // Service, variables, the form, the log wait and, at its end, one full read of the logs.
     inner: () => [RW, RW, WEB, ...EMAIL_LOG_READ, BOUNDS.magicLinkLogWaitMs, ...EMAIL_LOG_READ],
   },
   listLoggedEmails: { ...readCall, heartbeat: true, startToCloseMs: fixed(10 * MINUTE), inner: () => [RW, RW, ...EMAIL_LOG_READ] },
-  applyEmailSettings: { ...change, startToCloseMs: fixed(3 * MINUTE), inner: () => times(4, RW) },
+  applyEmailSettings: { ...change, heartbeat: true, startToCloseMs: fixed(3 * MINUTE), inner: () => times(5, RW) },
   waitForEmailDeployment: { ...waitFor, startToCloseMs: fixed(15 * MINUTE), inner: () => [RW, BOUNDS.webappRedeployMs, RW, RW] },
   verifyEmailDelivery: {
     retry: 'once',
@@ -198,7 +198,7 @@ export const CONTRACT: Contract = {
     startToCloseMs: fixed(20 * MINUTE),
     inner: () => [RW, RW, WEB, ...EMAIL_LOG_READ, BOUNDS.emailFallbackWatchMs, ...EMAIL_LOG_READ],
   },
-  restoreEmailSettings: { ...undo, startToCloseMs: fixed(15 * MINUTE), inner: () => [RW, RW, RW, RW, BOUNDS.webappRedeployMs, RW, RW] },
+  restoreEmailSettings: { ...undo, startToCloseMs: fixed(17 * MINUTE), inner: () => [RW, RW, RW, RW, BOUNDS.webappRedeployMs, RW, RW] },
   forgetEmailSnapshot: { ...change, startToCloseMs: fixed(10 * SECOND), inner: () => [] },
 
   // --- DigitalOcean ---

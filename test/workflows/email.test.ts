@@ -5,13 +5,13 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SMTPServer } from 'smtp-server';
 import { SERVICE_NAMES } from '../../sandbox/railway';
 import { createSealer, type Sealer } from '../../src/codec/sealed-value';
-import type { ConfigureEmailInput, ConfigureEmailResult, LinksResult, LoginResult } from '../../src/shared/email';
-import { runCli } from '../../src/client';
+import type { ConfigureEmailResult, LinksResult, LoginResult } from '../../src/shared/email';
 import { configureEmail, links, login } from '../../src/workflows';
 import { startWorld, type World } from '../helpers/installation';
 import { decodedHistory, linkValues } from '../helpers/secrets';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
 import { freePort } from '../helpers/ports';
+import { spawnCli } from '../helpers/processes';
 
 /** A message the local SMTP server accepted. */
 interface Received {
@@ -147,23 +147,26 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
       assert.match(f.message, pattern);
     }
     // The CLI refuses the same before it reaches Temporal, naming the variable and its flag.
-    const stderr = captureStderr();
-    try {
-      const code = await runCli(['email', 'set', 'smtp', '-i', 'mail', '--from', 'login@example.com', '--reply-to', VERIFY_TO, '--smtp-host', 'smtp.example.com', '--smtp-port', '0']);
-      assert.equal(code, 2);
-      const bad = await runCli(['email', 'set', 'resend', '-i', 'mail', '--from', 'login@example.com', '--reply-to', VERIFY_TO]);
-      assert.equal(bad, 2);
-    } finally {
-      stderr.restore();
-    }
-    assert.match(stderr.text(), /SMTP_PORT \(--smtp-port\): must be a port number from 1 to 65535/);
-    assert.match(stderr.text(), /RESEND_API_KEY \(--resend-key-file \/ --resend-key-stdin\) is required for resend/);
+    const port = await cli(world, ['email', 'set', 'smtp', '-i', 'mail', '--from', 'login@example.com', '--reply-to', VERIFY_TO, '--smtp-host', 'smtp.example.com', '--smtp-port', '0']);
+    assert.equal(port.code, 2, port.output);
+    assert.match(port.output, /SMTP_PORT \(--smtp-port\): must be a port number from 1 to 65535\. Nothing was changed\./);
+    const key = await cli(world, ['email', 'set', 'resend', '-i', 'mail', '--from', 'login@example.com', '--reply-to', VERIFY_TO]);
+    assert.equal(key.code, 2, key.output);
+    assert.match(key.output, /RESEND_API_KEY \(--resend-key-file \/ --resend-key-stdin\) is required for resend/);
     assert.deepEqual(webappVariables(), before);
     assert.equal(world.sandbox.railway.inspect().deployments.length, deployments);
   });
 
   it('email set smtp redeploys, really sends the verification email, and the next login says it was sent by email', async () => {
-    const r = await execute<ConfigureEmailResult>(configureEmail, 'email', { installationId: 'mail', settings: smtpSettings() } satisfies ConfigureEmailInput);
+    const set = await cli(
+      world,
+      ['email', 'set', 'smtp', '-i', 'mail', '--json', '--from', 'login@example.com', '--reply-to', VERIFY_TO, '--smtp-host', '127.0.0.1', '--smtp-port', String(smtpPort), '--smtp-user', SMTP_USER, '--smtp-password-stdin'],
+      `${SMTP_PASSWORD}\n`,
+    );
+    assert.equal(set.code, 0, set.output);
+    assert.ok(!set.output.includes(SMTP_PASSWORD));
+    const r = JSON.parse(set.stdout) as ConfigureEmailResult;
+    workflowIds.push('email:mail');
     assert.equal(r.outcome, 'configured');
     assert.equal(r.verifiedTo, VERIFY_TO);
     assert.deepEqual(r.warnings, []);
@@ -204,19 +207,59 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
   it('a port where no SMTP server listens fails verification and is put back', async () => {
     const previous = emailVariables();
     const closed = await freePort();
-    const f = await failure(execute(configureEmail, 'email', { installationId: 'mail', settings: smtpSettings({ SMTP_PORT: closed }) }));
+    const f = await failure(execute(configureEmail, 'email', { installationId: 'mail', settings: smtpSettings({ SMTP_PORT: closed }), verifyTo: 'closed-port@example.com' }));
     assert.equal(f.type, 'EmailSetFailed');
-    assert.match(f.message, /could not send the magic link: Failed to send email to ops@example.com/);
+    assert.match(f.message, /could not send the magic link: Failed to send email to closed-port@example\.com, .*ECONNREFUSED/);
     assert.deepEqual(emailVariables(), previous);
+  });
+
+  it('email set resend sends through the Resend API; a key Resend refuses is put back', async () => {
+    const ok = await execute<ConfigureEmailResult>(configureEmail, 'email', {
+      installationId: 'mail',
+      settings: { transport: 'resend', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: VERIFY_TO, RESEND_API_KEY: sealer.seal(world.sandbox.resend.apiKey) },
+      verifyTo: 'resend-check@example.com',
+    });
+    assert.equal(ok.outcome, 'configured');
+    const sent = world.sandbox.resend.sent();
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0]?.to, ['resend-check@example.com']);
+    assert.deepEqual(sent[0]?.replyTo, [VERIFY_TO]);
+    assert.match(sent[0]?.text ?? '', /magic\?token=/);
+    assert.deepEqual(emailVariables(), { EMAIL_TRANSPORT: 'resend', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: VERIFY_TO, RESEND_API_KEY: world.sandbox.resend.apiKey });
+    const previous = emailVariables();
+    const f = await failure(
+      execute(configureEmail, 'email', {
+        installationId: 'mail',
+        settings: { transport: 'resend', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: VERIFY_TO, RESEND_API_KEY: sealer.seal('re_revokedkey12345678') },
+        verifyTo: 'revoked-key@example.com',
+      }),
+    );
+    assert.equal(f.type, 'EmailSetFailed');
+    assert.match(f.message, /invalid_api_key: API key is invalid/);
+    assert.doesNotMatch(f.message, /re_revoked/);
+    assert.deepEqual(emailVariables(), previous);
+  });
+
+  it('email show and status print the transport with the secret masked', async () => {
+    const out = await cli(world, ['email', 'show', '-i', 'mail']);
+    assert.equal(out.code, 0, out.output);
+    assert.match(out.stdout, /^Email: resend, from login@example\.com/m);
+    assert.match(out.stdout, /RESEND_API_KEY\s+re_•••• \(\d+ characters\)/);
+    assert.ok(!out.stdout.includes(world.sandbox.resend.apiKey));
+    workflowIds.push('email-show:mail');
   });
 
   it('email unset removes the settings: login prints the link to the log again', async () => {
     const r = await execute<ConfigureEmailResult>(configureEmail, 'email', { installationId: 'mail', settings: { transport: 'none' } });
     assert.equal(r.outcome, 'removed');
     assert.deepEqual(emailVariables(), {});
-    const next = await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'third@example.com' });
-    assert.equal(next.sentByEmail, false);
-    assert.ok(next.link?.sealedUrl);
+    const out = await cli(world, ['login', 'third@example.com', '-i', 'mail']);
+    assert.equal(out.code, 0, out.output);
+    const url = /^\s+(http\S+\/magic\?token=\S+)$/m.exec(out.stdout)?.[1];
+    assert.ok(url, `a link in:\n${out.stdout}`);
+    assert.match(out.stdout, /^Magic link for third@example\.com \(printed \d+s ago, expires in (29|30)m \(\d\d:\d\d:\d\d UTC\)/m);
+    assert.equal((await fetch(url, { redirect: 'manual' })).headers.get('location'), '/');
+    workflowIds.push('login:mail');
   });
 
   it('no magic link, token or SMTP password is in any history', async () => {
@@ -230,12 +273,18 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
   });
 });
 
-function captureStderr() {
-  const chunks: string[] = [];
-  const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  }) as typeof process.stderr.write;
-  return { text: () => chunks.join(''), restore: () => void (process.stderr.write = write) };
+/** Runs the CLI as a user's shell would, against the world's Temporal server and worker. */
+async function cli(world: World, args: string[], stdin?: string): Promise<{ code: number | string; stdout: string; output: string }> {
+  const run = spawnCli(
+    args,
+    {
+      TEMPORAL_ADDRESS: world.temporal.address,
+      TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
+      TRIGGER_OPS_CODEC_KEY: TEST_CODEC_KEY.toString('base64'),
+      TRIGGER_OPS_DATA_DIR: world.dataDir,
+    },
+    stdin === undefined ? {} : { stdin },
+  );
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), output: run.output() };
 }
