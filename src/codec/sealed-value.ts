@@ -17,8 +17,6 @@ export interface Sealer {
   unseal(sealed: string): string;
 }
 
-export const SEALED_PATTERN = /^sealed:v1:[A-Za-z0-9_-]{40,}$/;
-
 export function createSealer(codecKey: Buffer): Sealer {
   const key = Buffer.from(hkdfSync('sha256', codecKey, Buffer.alloc(0), 'trigger-ops sealed value v1', 32));
   return {

@@ -103,7 +103,7 @@ function transportError(accepted: readonly string[]) {
   return (issue: { code: string }) => (issue.code === 'invalid_union' ? `must be one of ${accepted.join(', ')}` : undefined);
 }
 
-export const SEALED_VALUE = z.string().regex(/^sealed:v1:[A-Za-z0-9_-]{40,}$/, {
+export const SEALED_VALUE = z.string().regex(/^sealed:v1:[A-Za-z0-9_-]{38,}$/, {
   message: 'must be a sealed value ("sealed:v1:…", made by `trigger-ops email set`): secrets never travel in plain text',
 });
 

@@ -97,7 +97,7 @@ export function workflowCases(installed: { desired: DesiredState }): Record<keyo
       { label: 'an SMTP port out of range', args: input({ ...emailBase, settings: { ...emailBase.settings, SMTP_PORT: 70000 } }), names: /^input\.settings\.SMTP_PORT: must be a port number from 1 to 65535$/ },
       { label: 'a FROM_EMAIL that is no address', args: input({ ...emailBase, settings: { ...emailBase.settings, FROM_EMAIL: 'Trigger' } }), names: /^input\.settings\.FROM_EMAIL: must be an email address/ },
       { label: 'an unknown transport', args: input({ ...emailBase, settings: { transport: 'sendgrid' } }), names: /^input\.settings\.transport: must be one of resend, smtp, aws-ses, none/ },
-      { label: 'a secret in plain text', args: input({ ...emailBase, settings: { transport: 'resend', FROM_EMAIL: 'login@example.com', RESEND_API_KEY: 're_plaintextkey123' } }), names: /^input\.settings\.RESEND_API_KEY: must be a sealed value/ },
+      { label: 'a secret in plain text', args: input({ ...emailBase, settings: { transport: 'resend', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: 'ops@example.com', RESEND_API_KEY: 're_plaintextkey123' } }), names: /^input\.settings\.RESEND_API_KEY: must be a sealed value/ },
     ]),
     emailShow: malformed({ installationId: 'door' }, 'installationId'),
     login: malformed({ installationId: 'door', email: 'you@example.com' }, 'installationId', [

@@ -121,7 +121,12 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
     assert.deepEqual(world.sandbox.webapp.logins(), ['you@example.com']);
   });
 
-  it('links lists every printed link and marks the superseded one', async () => {
+  it('links lists every printed link and marks the superseded one, paging back through a long log', async () => {
+    const { store, environmentId, serviceIds } = world.sandbox.railway;
+    const running = store.activeDeployment(environmentId, serviceIds.webapp);
+    assert.ok(running);
+    // More than two pages of ordinary output after the first link: it is still found, by paging back in time.
+    for (let i = 0; i < 2500; i++) store.appendLog(running.id, `GET /api/v1/runs ${i} 200`);
     await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'second@example.com' });
     await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'second@example.com' });
     const r = await execute<LinksResult>(links, 'links', { installationId: 'mail' });

@@ -72,17 +72,23 @@ export function createEmailActivities(deps: EmailStepDeps) {
     const entries: LogEntry[] = [];
     for (const deployment of deployments) {
       let endDate: string | undefined;
+      const seen = new Set<string>();
       for (let page = 0; page < BOUNDS.emailLogPages; page++) {
         const lines = await railway.deploymentLogs(deployment.id, {
           limit: BOUNDS.emailLogPageLines,
           ...(since !== undefined && { startDate: since }),
           ...(endDate !== undefined && { endDate }),
         });
-        // endDate is inclusive: drop the lines of the boundary instant that the previous page already had.
-        const fresh = endDate === undefined ? lines : lines.filter((l) => l.timestamp < (endDate as string));
+        // endDate is inclusive: the boundary instant's lines come again; keep each line once.
+        const fresh = lines.filter((l) => {
+          const key = `${l.timestamp}\u0000${l.message}`;
+          if (seen.has(key)) return false;
+          seen.add(key);
+          return true;
+        });
         entries.push(...fresh);
         if (lines.length < BOUNDS.emailLogPageLines || fresh.length === 0) break;
-        endDate = fresh[0]?.timestamp;
+        endDate = lines[0]?.timestamp;
       }
       if (since !== undefined && Date.parse(deployment.createdAt) < Date.parse(since)) break;
     }

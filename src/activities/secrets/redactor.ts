@@ -6,7 +6,7 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
   /(?<=[?&](?:token|code)=)[^\s&#"'<>)\]]{8,}/g, // a magic link's or an invitation's token
   /\bre_[A-Za-z0-9_]{8,}/g, // Resend API key
-  /\bsealed:v1:[A-Za-z0-9_-]{40,}/g, // a sealed credential: opaque, but nobody needs to see it
+  /\bsealed:v1:[A-Za-z0-9_-]{38,}/g, // a sealed credential: opaque, but nobody needs to see it
 ];
 
 /**
