@@ -8,6 +8,7 @@ import type { RailwayApiOptions } from './railway';
 import { createTimings, type SandboxTimings, type TimingsOption } from './timings';
 import { ensureSandboxTls } from './tls';
 import { startResendApi, type ResendApi } from './resend';
+import { startSesApi, type SesApi } from './ses';
 import { startTriggerPlatform, type TriggerPlatform } from './trigger-platform';
 import type { Webapp } from './webapp';
 
@@ -52,6 +53,8 @@ export interface Sandbox {
   readonly webapp: Webapp;
   /** Resend's send API, where the webapp sends when EMAIL_TRANSPORT=resend (its key: `resend.apiKey`). */
   readonly resend: ResendApi;
+  /** Amazon SES v2, where the webapp sends when EMAIL_TRANSPORT=aws-ses (its key pair: `ses.accessKeyId` / `ses.secretAccessKey`). */
+  readonly ses: SesApi;
   readonly droplets: DropletHosts;
   /** The timing table in use; `timings.force('imagePull', 90_000, { times: 1 })` changes one duration from now on. */
   readonly timings: SandboxTimings;
@@ -97,13 +100,15 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.push(() => droplets.close());
     const resend = await startResendApi();
     cleanups.push(() => resend.close());
+    const ses = await startSesApi();
+    cleanups.push(() => ses.close());
     const platform = await startTriggerPlatform({
       railway: {
         deployTimings: () => deployPhases(draw('railwayRedeploy')),
         ...(options.ports?.railway !== undefined ? { port: options.ports.railway } : {}),
         ...options.railway,
       },
-      webapp: { dequeueWaitMs: () => draw('webappDequeueWait'), mail: { resendUrl: resend.url }, ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
+      webapp: { dequeueWaitMs: () => draw('webappDequeueWait'), mail: { resendUrl: resend.url, sesUrl: ses.url }, ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
     });
     cleanups.push(() => platform.close());
     const tls = ensureSandboxTls(options.tlsDir ?? join(dir, 'tls'));
@@ -132,7 +137,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // The stand-in lists a droplet as soon as it exists (unless a test injects a lag): a short window will do.
       TRIGGER_OPS_CREATE_SETTLE_SECONDS: '5',
     };
-    return { digitalocean, railway: platform.railway, webapp: platform.webapp, resend, droplets, timings, env, close };
+    return { digitalocean, railway: platform.railway, webapp: platform.webapp, resend, ses, droplets, timings, env, close };
   } catch (err) {
     await close();
     throw err;

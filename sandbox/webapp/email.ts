@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import nodemailer from 'nodemailer';
 import type { DeploymentRecord } from '../railway';
+import { SendEmailCommand, sesClientFor } from './ses-client';
 
 /**
  * The webapp's email: which transport a deployment uses (services/email.server.ts reads EMAIL_TRANSPORT and the
  * transport's variables once, at start), and what each does with a message. No transport prints the message in
  * the console transport's format (internal-packages/emails/src/transports/null.ts); smtp really sends through
- * nodemailer, as the real webapp does; resend calls its HTTP API (the sandbox's stand-in); aws-ses is not modeled.
+ * nodemailer, as the real webapp does; resend and aws-ses call their HTTP APIs (the sandbox's stand-ins), SES with SigV4-signed requests.
  */
 
 export interface OutgoingEmail {
@@ -18,6 +19,8 @@ export interface OutgoingEmail {
 export interface MailEndpoints {
   /** Base URL of the Resend API (https://api.resend.com for real; the sandbox's stand-in). */
   readonly resendUrl?: string | undefined;
+  /** Base URL of SES v2 for every region (https://email.<region>.amazonaws.com for real; the sandbox's stand-in). */
+  readonly sesUrl?: string | undefined;
 }
 
 export interface Mailer {
@@ -68,9 +71,10 @@ export function mailerFor(deployment: DeploymentRecord, endpoints: MailEndpoints
     case 'aws-ses':
       return {
         transport: 'aws-ses',
-        send() {
-          // Not modeled yet: SES v2 SendEmail needs SigV4-signed requests and a stand-in that checks them.
-          return Promise.reject(Object.assign(new Error('the sandbox does not model Amazon SES'), { name: 'NotModeled' }));
+        async send(m) {
+          // aws-ses.ts: nodemailer's SES transport over `new SESv2Client()` (raw MIME, SendEmailCommand).
+          const client = nodemailer.createTransport({ SES: { sesClient: sesClientFor(env, endpoints.sesUrl), SendEmailCommand } });
+          await client.sendMail({ from, to: m.to, replyTo, subject: m.subject, text: m.text });
         },
       };
     default:

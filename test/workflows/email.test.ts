@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { SMTPServer } from 'smtp-server';
@@ -46,7 +47,7 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
     return (await world.temporal.client.workflow.execute(fn as never, { taskQueue: world.temporal.taskQueue, workflowId, args: [input] as never })) as R;
   };
   const webappVariables = () => world.sandbox.railway.inspect().variables[SERVICE_NAMES.webapp] ?? {};
-  const emailVariables = () => Object.fromEntries(Object.entries(webappVariables()).filter(([n]) => /^(EMAIL_|FROM_EMAIL|REPLY_TO|SMTP_|RESEND_)/.test(n)));
+  const emailVariables = () => Object.fromEntries(Object.entries(webappVariables()).filter(([n]) => /^(EMAIL_|FROM_EMAIL|REPLY_TO|SMTP_|RESEND_|AWS_)/.test(n)));
   const smtpSettings = (extra: Record<string, unknown> = {}) => ({
     transport: 'smtp' as const,
     FROM_EMAIL: 'login@example.com',
@@ -126,7 +127,11 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
     const running = store.activeDeployment(environmentId, serviceIds.webapp);
     assert.ok(running);
     // More than two pages of ordinary output after the first link: it is still found, by paging back in time.
-    for (let i = 0; i < 2500; i++) store.appendLog(running.id, `GET /api/v1/runs ${i} 200`);
+    // (Spread over time as a real log is: Railway's timestamps are finer than the stand-in's milliseconds.)
+    for (let i = 0; i < 2500; i++) {
+      store.appendLog(running.id, `GET /api/v1/runs ${i} 200`);
+      if (i % 100 === 99) await sleep(3);
+    }
     await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'second@example.com' });
     await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'second@example.com' });
     const r = await execute<LinksResult>(links, 'links', { installationId: 'mail' });
@@ -252,6 +257,22 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
     assert.match(out.stdout, /RESEND_API_KEY\s+re_•••• \(\d+ characters\)/);
     assert.ok(!out.stdout.includes(world.sandbox.resend.apiKey));
     workflowIds.push('email-show:mail');
+  });
+
+  it('email set aws-ses sends SigV4-signed SendEmail requests to SES; a wrong secret is put back', async () => {
+    const { ses } = world.sandbox;
+    const settings = (secret: string) => ({ transport: 'aws-ses', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: VERIFY_TO, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: ses.accessKeyId, AWS_SECRET_ACCESS_KEY: sealer.seal(secret) });
+    const ok = await execute<ConfigureEmailResult>(configureEmail, 'email', { installationId: 'mail', settings: settings(ses.secretAccessKey), verifyTo: 'ses-check@example.com' });
+    assert.equal(ok.outcome, 'configured');
+    assert.deepEqual(ses.sent().map((m) => [m.region, m.to]), [['eu-west-1', ['ses-check@example.com']]]);
+    assert.match(ses.sent()[0]?.raw ?? '', /magic\?token=/);
+    const previous = emailVariables();
+    const wrong = 'x'.repeat(40);
+    const f = await failure(execute(configureEmail, 'email', { installationId: 'mail', settings: settings(wrong), verifyTo: 'ses-wrong@example.com' }));
+    assert.equal(f.type, 'EmailSetFailed');
+    assert.match(f.message, /SignatureDoesNotMatch: The request signature we calculated does not match/);
+    assert.deepEqual(emailVariables(), previous);
+    assert.ok(!f.message.includes(wrong));
   });
 
   it('email unset removes the settings: login prints the link to the log again', async () => {
