@@ -13,6 +13,7 @@ import { decodedHistory, linkValues } from '../helpers/secrets';
 import { TEST_CODEC_KEY } from '../helpers/temporal';
 import { freePort } from '../helpers/ports';
 import { spawnCli } from '../helpers/processes';
+import { waitFor } from '../helpers/wait';
 
 /** A message the local SMTP server accepted. */
 interface Received {
@@ -141,6 +142,22 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
     const [older, newer] = second.map((e) => sealer.unseal(e.sealedUrl ?? ''));
     assert.equal((await fetch(older ?? '', { redirect: 'manual' })).headers.get('location'), '/login/magic', 'a superseded link does not log in');
     assert.equal((await fetch(newer ?? '', { redirect: 'manual' })).headers.get('location'), '/');
+  });
+
+  it('links --follow prints a new link as it appears, once, and stops on Ctrl-C', async () => {
+    const follow = spawnCli(['links', '-i', 'mail', '--follow', '--json', '--interval', '1'], cliEnv(world));
+    try {
+      const lines = () => follow.stdout().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { to: string; url: string | null; superseded: boolean });
+      await waitFor('the links already printed', () => (lines().some((l) => l.to === 'second@example.com') ? true : undefined), 20_000, 100);
+      await execute<LoginResult>(login, 'login', { installationId: 'mail', email: 'follow@example.com' });
+      const found = await waitFor('the new link', () => lines().find((l) => l.to === 'follow@example.com'), 20_000, 100);
+      assert.match(found.url ?? '', /\/magic\?token=/);
+      await sleep(1500);
+      assert.equal(lines().filter((l) => l.to === 'follow@example.com').length, 1, 'each link is printed once');
+    } finally {
+      follow.child.kill('SIGINT');
+    }
+    assert.equal(await follow.exited, 0, follow.output());
   });
 
   it('a bad port, a bad address or a missing password is refused by name and changes nothing', async () => {
@@ -300,17 +317,17 @@ describe('login and email (sandbox webapp, real SMTP server)', () => {
 });
 
 /** Runs the CLI as a user's shell would, against the world's Temporal server and worker. */
+function cliEnv(world: World): Record<string, string> {
+  return {
+    TEMPORAL_ADDRESS: world.temporal.address,
+    TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
+    TRIGGER_OPS_CODEC_KEY: TEST_CODEC_KEY.toString('base64'),
+    TRIGGER_OPS_DATA_DIR: world.dataDir,
+  };
+}
+
 async function cli(world: World, args: string[], stdin?: string): Promise<{ code: number | string; stdout: string; output: string }> {
-  const run = spawnCli(
-    args,
-    {
-      TEMPORAL_ADDRESS: world.temporal.address,
-      TEMPORAL_TASK_QUEUE: world.temporal.taskQueue,
-      TRIGGER_OPS_CODEC_KEY: TEST_CODEC_KEY.toString('base64'),
-      TRIGGER_OPS_DATA_DIR: world.dataDir,
-    },
-    stdin === undefined ? {} : { stdin },
-  );
+  const run = spawnCli(args, cliEnv(world), stdin === undefined ? {} : { stdin });
   const code = await run.exited;
   return { code, stdout: run.stdout(), output: run.output() };
 }
