@@ -1,10 +1,8 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
-import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
-import { formatEmailState, type EmailState } from '../shared/email';
+import { emailStatus, type EmailStatus } from '../controller/email-status';
+import { formatEmailState } from '../shared/email';
 import type { InstallationStatus } from '../shared/lifecycle';
-import { emailShow } from '../workflows';
 import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
 import { installationCommand, parseInstallation, printResult, withClient } from './context';
@@ -21,31 +19,6 @@ export function registerStatus(program: Command): void {
       }, installationId);
     },
   );
-}
-
-/** What the status shows about email: the webapp's settings, or why they could not be read. */
-export type EmailStatus = (EmailState & { readonly service: string }) | { readonly error: string };
-
-/** The webapp's email state for `status` (and the status page): read from Railway through the emailShow workflow. */
-export async function emailStatus(
-  client: Client,
-  config: Config,
-  installationId: string,
-  railway: { projectId?: string; environmentId?: string } = {},
-): Promise<EmailStatus> {
-  try {
-    return await client.workflow.execute(emailShow, {
-      taskQueue: config.temporal.taskQueue,
-      workflowId: workflowIds.emailShow(installationId),
-      workflowIdConflictPolicy: 'TERMINATE_EXISTING',
-      workflowExecutionTimeout: '30 seconds',
-      args: [{ installationId, railway }],
-    });
-  } catch (err) {
-    let message = err instanceof Error ? err.message : String(err);
-    for (let c: unknown = err instanceof Error ? err.cause : undefined; c instanceof Error; c = c.cause) message = c.message || message;
-    return { error: message };
-  }
 }
 
 const plain = { style: { head: [] as string[], border: [] as string[] } };
