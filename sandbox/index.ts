@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +122,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...options.digitalocean,
     });
     cleanups.push(() => digitalocean.close());
+    const secretKey = randomBytes(32).toString('base64');
     const env = {
       DIGITALOCEAN_TOKEN: digitalocean.token,
       DIGITALOCEAN_API_URL: digitalocean.url,
@@ -130,6 +132,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       RAILWAY_API_TOKEN: platform.railway.accountToken,
       RAILWAY_PROJECT_ID: platform.railway.projectId,
       RAILWAY_ENVIRONMENT_ID: platform.railway.environmentId,
+      // What Railway injects into the controller's own service, and the key its template generates.
+      RAILWAY_SERVICE_ID: platform.railway.serviceIds.controller,
+      TRIGGER_OPS_SECRET_KEY: secretKey,
       TRIGGER_ADMIN_TOKEN: platform.webapp.adminToken,
       DROPLET_SSH_PORT: String(sshPort),
       // Inside DigitalOcean's 250 requests a minute even when a boot takes long.

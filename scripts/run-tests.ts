@@ -1,7 +1,8 @@
 // Runs the test suite: one shared Temporal dev server for the whole run and two `node --test` runs started together,
-// the main one over test/**/*.test.ts and a long one over test/realistic (real-world sandbox timings) and test/chaos
-// (the quick chaos run): minutes per test, so they get their own process, slot and timeout instead of holding up the
-// rest. Then a clean stop of everything.
+// the main one over test/**/*.test.ts and a long one over test/realistic (real-world sandbox timings, and the ~40 s
+// psql-per-file migration reference) and test/chaos (the quick chaos run): long, mostly waiting or in other
+// processes, so they get their own process, slot and timeout instead of holding up the rest. Then a clean stop of
+// everything.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';

@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheck } from './cli/check';
 import { registerCodecServer } from './cli/codec-server';
+import { registerController } from './cli/controller';
 import { registerDeploy } from './cli/deploy';
 import { registerEmail } from './cli/email';
 import { CliError } from './cli/context';
+import { registerDb } from './cli/db';
 import { registerHeal } from './cli/heal';
 import { registerLinks } from './cli/links';
 import { registerLogin } from './cli/login';
@@ -31,7 +33,9 @@ export function buildProgram(): Command {
   registerLogin(program);
   registerLinks(program);
   registerEmail(program);
+  registerDb(program);
   registerSandbox(program);
+  registerController(program);
   registerWorker(program);
   registerCheck(program);
   registerCodecServer(program);

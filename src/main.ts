@@ -1,23 +1,22 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { failureMessage } from './cli/context';
-import { formatDeploySummary } from './cli/deploy';
-import { followWorkflow } from './cli/watch';
+import type { Client } from '@temporalio/client';
+import { formatStatus } from './cli/status';
 import { loadConfig, redact, type Config } from './config';
-import { startController, type RunningController } from './controller';
 import { loadSandbox, type Sandbox } from './controller/sandbox';
-import { parseTimingProfile, type TimingProfile } from './shared/timing-profiles';
-import type { DeployResult } from './shared/deploy';
-import { installationIdSchema, workflowIds } from './shared/ids';
-import { deploy, deployProgressQuery, teardown } from './workflows';
+import { startControllerService, type ControllerService } from './controller/service';
 import { untilInterrupted } from './controller/signals';
+import { parseTimingProfile, type TimingProfile } from './shared/timing-profiles';
+import { workflowIds } from './shared/ids';
+import { statusQuery } from './shared/installation-messages';
+import { teardown } from './workflows';
 
 /**
- * `npm start`: everything on this machine. The embedded Temporal server (unless TEMPORAL_ADDRESS is set), a worker,
- * and — when no cloud credentials are configured — the sandbox standing in for DigitalOcean, Railway, the webapp and
- * the droplets. It deploys the supervisor, prints a summary and keeps the controller running until Ctrl-C.
+ * `npm start`: `trigger-ops controller` on this machine — the embedded Temporal server (unless TEMPORAL_ADDRESS is
+ * set), a worker, the HTTP side and the reconciler — and, when no cloud credentials are configured, the sandbox
+ * standing in for DigitalOcean, Railway, the webapp and the droplets first. The reconciler deploys the supervisor; the
+ * installation's status is printed once it matches, and the controller keeps running until Ctrl-C.
  */
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -52,69 +51,78 @@ async function main(): Promise<number> {
     // Its CA is kept in the data dir, so a client told to trust it (curl --cacert) stays right across starts.
     sandbox = await loadSandbox().startSandbox({ timings, tlsDir: join(base.dataDir, 'sandbox-tls') });
   }
-  const config: Config = sandbox ? loadConfig({ ...process.env, ...sandbox.env }) : base;
-  const installationId = installationIdSchema.parse(values.installation ?? (sandbox ? 'sandbox' : 'default'));
+  const installation = values.installation ?? base.controller.installation;
+  const config: Config = loadConfig({
+    ...process.env,
+    ...(sandbox?.env ?? {}),
+    ...(installation !== undefined && { TRIGGER_OPS_INSTALLATION: installation }),
+  });
   say(`• configuration: ${JSON.stringify(redact(config))}`);
 
-  let controller: RunningController | undefined;
+  let service: ControllerService | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
-      if (controller && sandbox) {
-        say(`• tearing down the sandbox installation "${installationId}"`);
-        await runTeardown(controller.client, config, installationId).catch((err: unknown) =>
+      if (service && sandbox) {
+        say(`• tearing down the sandbox installation "${service.installationId}"`);
+        await service.reconciler.stop();
+        await runTeardown(service.controller.client, config, service.installationId).catch((err: unknown) =>
           say(`  teardown: ${err instanceof Error ? err.message : String(err)}`),
         );
       }
-      await controller?.stop();
+      await service?.stop();
       await sandbox?.close();
     })());
 
   try {
-    controller = await startController(config, (m) => say(`• ${m}`));
+    service = await startControllerService(config, {
+      defaultInstallation: sandbox ? 'sandbox' : 'default',
+      log: (m) => say(`• ${m}`),
+      // On this machine the status page is for this machine; on Railway the controller listens on every interface.
+      host: '127.0.0.1',
+      // The sandbox is new on every start: whatever an earlier run left in the embedded server refers to a world
+      // that is gone, so the installation starts from a clean slate.
+      ...(sandbox && { beforeReconcile: (c) => runTeardown(c.client, config, config.controller.installation ?? 'sandbox') }),
+    });
+    const { controller } = service;
     say(`• worker polling task queue "${config.temporal.taskQueue}" on ${controller.temporal.address}`);
     if (controller.temporal.uiUrl) say(`• Temporal UI: ${controller.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows`);
     if (controller.temporal.codecServer) say(`• payload codec server (for the UI and temporal --codec-endpoint): ${controller.temporal.codecServer.url}`);
-    if (sandbox) {
-      // The sandbox is new on every start: whatever an earlier run left in the embedded server refers to a world
-      // that is gone, so the installation starts from a clean slate.
-      await runTeardown(controller.client, config, installationId);
-    }
-
-    say(`• deploying installation "${installationId}" (workflow ${workflowIds.deploy(installationId)})`);
-    const handle = await controller.client.workflow.start(deploy, {
-      taskQueue: config.temporal.taskQueue,
-      workflowId: workflowIds.deploy(installationId),
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      args: [{ installationId }],
-    });
-    const outcome = await followWorkflow<DeployResult>(handle, deployProgressQuery, {
-      print: say,
-      cancelHint: 'Stopping.',
-    });
-    if (outcome.detached) {
+    say(`• status page: ${service.http.url}/`);
+    const interrupted = untilInterrupted();
+    const outcome = await Promise.race([service.reconciler.settled, interrupted.then(() => undefined)]);
+    if (!outcome) {
       await stop();
       return 130;
     }
-    say('');
-    process.stdout.write(formatDeploySummary(outcome.result));
-    if (sandbox) say(`  webapp    ${sandbox.webapp.url} saw: ${sandbox.webapp.workerInstances().map((i) => `${i.name} (v${i.workerVersion ?? '?'})`).join(', ')}`);
+    if (outcome.phase !== 'in-sync') {
+      process.stderr.write(`✗ ${outcome.problem ?? outcome.message}\n`);
+      if (values.once || sandbox) {
+        await stop();
+        return 1;
+      }
+      say('• the controller stays up (the status page says what to do); Ctrl-C stops it');
+    } else {
+      const status = await controller.client.workflow.getHandle(workflowIds.installation(service.installationId)).query(statusQuery);
+      say('');
+      process.stdout.write(formatStatus(status));
+      if (sandbox) say(`  webapp ${sandbox.webapp.url} saw: ${sandbox.webapp.workerInstances().map((i) => `${i.name} (v${i.workerVersion ?? '?'})`).join(', ')}`);
+    }
+    if (values.once) {
+      await stop();
+      return 0;
+    }
+    say('\n• controller running (heal schedule active); Ctrl-C stops everything');
+    await interrupted;
+    say('• stopping… (Ctrl-C again to quit at once)');
+    process.once('SIGINT', () => process.exit(130));
+    await stop();
+    return 0;
   } catch (err) {
-    process.stderr.write(`✗ ${err instanceof WorkflowFailedError ? failureMessage(err) : err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`✗ ${err instanceof Error ? err.message : String(err)}\n`);
     await stop();
     return 1;
   }
-
-  if (values.once) {
-    await stop();
-    return 0;
-  }
-  say('\n• controller running (heal schedule active); Ctrl-C stops everything');
-  await untilInterrupted();
-  say('• stopping… (Ctrl-C again to quit at once)');
-  process.once('SIGINT', () => process.exit(130));
-  await stop();
-  return 0;
 }
 
 async function runTeardown(client: Client, config: Config, installationId: string): Promise<void> {

@@ -6,7 +6,8 @@ import { createActivities, type ActivityDeps } from './activities';
 import { BOUNDS } from './shared/activity-contract';
 import { createDigitalOceanApi } from './activities/digitalocean/client';
 import { createRailwayApiFromConfig } from './activities/railway';
-import { createFileSecretStore, Redactor } from './activities/secrets';
+import { createFileSecretStore, createRailwaySecretCopy, Redactor, withSecretCopy, type SecretStore } from './activities/secrets';
+import type { RailwayApi } from './activities/railway/api';
 import { connectDroplet } from './activities/ssh/client';
 import { readCaCerts } from './activities/tls-trust';
 import { createWebappClient } from './activities/trigger';
@@ -68,6 +69,10 @@ export function activityDepsFromConfig(
   const { digitalocean, railway, trigger } = config;
   // Read once, here: a missing or unreadable file stops the worker at start with the variable's name.
   const ca = config.caCertsPath === undefined ? undefined : readCaCerts(config.caCertsPath);
+  const railwayApi: RailwayApi =
+    railway.apiToken || railway.projectToken
+      ? createRailwayApiFromConfig(railway, { timeoutMs: BOUNDS.railwayRequestMs })
+      : unconfigured('Railway', 'RAILWAY_API_TOKEN or RAILWAY_TOKEN');
   return {
     dataDir: config.dataDir,
     codecKeyId: codec.keyId,
@@ -79,23 +84,39 @@ export function activityDepsFromConfig(
           ...(ca === undefined ? {} : { ca }),
         })
       : unconfigured('DigitalOcean', 'DIGITALOCEAN_TOKEN'),
-    railway:
-      railway.apiToken || railway.projectToken
-        ? createRailwayApiFromConfig(railway, { timeoutMs: BOUNDS.railwayRequestMs })
-        : unconfigured('Railway', 'RAILWAY_API_TOKEN or RAILWAY_TOKEN'),
+    railway: railwayApi,
     webapp: (baseUrl) => createWebappClient({ baseUrl, adminToken: trigger.adminToken, timeoutMs: BOUNDS.webappRequestMs }),
     connectDroplet: ({ host, privateKey, pinnedHostKey }) =>
       connectDroplet({ host, port: config.droplet.sshPort, username: 'root', privateKey, pinnedHostKey, timeoutMs: BOUNDS.sshConnectMs }),
-    secrets: createFileSecretStore(join(config.dataDir, 'secrets.json'), redactor),
+    secrets: secretStoreFromConfig(config, railwayApi, redactor),
     redactor,
     sealer: codec.sealer(),
     railwayDefaults: { projectId: railway.projectId, environmentId: railway.environmentId },
     railwayProjectToken: Boolean(railway.projectToken),
+    controllerOnRailway: { projectId: railway.projectId, environmentId: railway.environmentId, privateDomain: railway.privateDomain },
     configuredWorkerToken: trigger.workerToken,
     pollIntervalMs: config.pollIntervalMs,
     createSettleMs: config.digitalocean.createSettleSeconds * 1000,
     temporalClient,
   };
+}
+
+/**
+ * The local 0600 file; on Railway (its own service id, a Railway token and TRIGGER_OPS_SECRET_KEY known) backed by an
+ * encrypted copy in the controller service's variables, so a lost volume loses no key or token.
+ */
+export function secretStoreFromConfig(config: Config, railway: RailwayApi, redactor: Redactor): SecretStore {
+  const local = createFileSecretStore(join(config.dataDir, 'secrets.json'), redactor);
+  const serviceId = config.railway.serviceId;
+  if (!config.secretKey || !serviceId || !(config.railway.apiToken || config.railway.projectToken)) return local;
+  const { projectId, environmentId } = config.railway;
+  const copy = createRailwaySecretCopy({
+    railway,
+    key: config.secretKey,
+    target: async () =>
+      projectId && environmentId ? { projectId, environmentId, serviceId } : { ...(await railway.resolveProjectToken()), serviceId },
+  });
+  return withSecretCopy(local, copy, redactor);
 }
 
 /** A client that fails every call with a clear, non-retryable configuration error. */

@@ -45,6 +45,8 @@ export interface SeededProject {
     readonly clickhouse: string;
     readonly minio: string;
     readonly registry: string;
+    /** trigger-ops itself, as the template deploys it: its variables hold the encrypted copy of the secret store. */
+    readonly controller: string;
   };
 }
 
@@ -56,6 +58,7 @@ export const SERVICE_NAMES = {
   clickhouse: 'ClickHouse',
   minio: 'MinIO',
   registry: 'Registry',
+  controller: 'trigger-ops',
 } as const;
 
 const hex = (bytes: number) => randomBytes(bytes).toString('hex');
@@ -77,6 +80,7 @@ export function seedTriggerTemplate(store: RailwayStore, seed: TriggerTemplateSe
   const clickhouse = svc('clickhouse', 'clickhouse/clickhouse-server:26.2');
   const minio = svc('minio', 'minio/minio:RELEASE.2025-04-22T22-12-26Z');
   const registry = svc('registry', 'registry:2');
+  const controller = svc('controller', 'ghcr.io/trigger-ops/trigger-ops:sandbox');
 
   const origin = new URL(seed.webappOrigin ?? `https://${railwayHost('trigger')}`);
   const env = production.id;
@@ -183,7 +187,7 @@ export function seedTriggerTemplate(store: RailwayStore, seed: TriggerTemplateSe
   }
   set(webapp.id, webappVars);
 
-  for (const s of [postgres, redis, clickhouse, minio, registry]) store.deploy(env, s.id, 'seed', { immediate: true });
+  for (const s of [postgres, redis, clickhouse, minio, registry, controller]) store.deploy(env, s.id, 'seed', { immediate: true });
   store.deploy(env, webapp.id, 'seed', { immediate: seed.webappDeployed ?? true });
 
   return {
@@ -197,6 +201,7 @@ export function seedTriggerTemplate(store: RailwayStore, seed: TriggerTemplateSe
       clickhouse: clickhouse.id,
       minio: minio.id,
       registry: registry.id,
+      controller: controller.id,
     },
   };
 }

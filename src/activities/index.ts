@@ -15,6 +15,7 @@ import type { RailwayApi } from './railway/api';
 import { toRailwayFailure } from './railway/errors';
 import { createRailwayActivities } from './railway/steps';
 import { createLogActivities } from './logs';
+import { createPostgresActivities } from './postgres';
 import { createInstallationKeys, createSecretActivities, type Redactor, type SecretStore } from './secrets';
 import type { DropletConnection } from './ssh/client';
 import { toSshFailure } from './ssh/errors';
@@ -35,6 +36,8 @@ export interface ActivityDeps {
   readonly sealer: Sealer;
   readonly railwayDefaults: { readonly projectId: string | undefined; readonly environmentId: string | undefined };
   readonly railwayProjectToken: boolean;
+  /** Where the controller runs on Railway, if it does (RAILWAY_PRIVATE_DOMAIN): Postgres is then reached privately. */
+  readonly controllerOnRailway?: { readonly projectId: string | undefined; readonly environmentId: string | undefined; readonly privateDomain: string | undefined };
   readonly configuredWorkerToken: string | undefined;
   readonly pollIntervalMs: number;
   /** How long DigitalOcean may still carry out a droplet create whose answer was lost. */
@@ -92,6 +95,10 @@ export function createActivities(deps: ActivityDeps) {
       sealer: deps.sealer,
       redactor: deps.redactor,
       pollIntervalMs: deps.pollIntervalMs,
+    }),
+    createPostgresActivities({
+      railway: deps.railway,
+      controllerOnRailway: deps.controllerOnRailway ?? { projectId: undefined, environmentId: undefined, privateDomain: undefined },
     }),
     createLogActivities({
       digitalocean: deps.digitalocean,

@@ -24,6 +24,10 @@ export interface Config {
   };
   readonly dataDir: string;
   readonly codecKey: string | undefined;
+  /** TRIGGER_OPS_ADMIN_TOKEN; undefined means the controller generates one (resolveAdminToken). */
+  readonly adminToken: string | undefined;
+  /** Port of the controller's HTTP server (PORT). */
+  readonly httpPort: number;
   /** Absolute path of a pre-built workflow bundle; undefined means bundle from source. */
   readonly workflowBundle: string | undefined;
   readonly logLevel: Env['LOG_LEVEL'];
@@ -46,6 +50,19 @@ export interface Config {
     readonly projectToken: string | undefined;
     readonly projectId: string | undefined;
     readonly environmentId: string | undefined;
+    /** The controller's own service (Railway sets RAILWAY_SERVICE_ID there). */
+    readonly serviceId: string | undefined;
+    /** Set by Railway inside a service: the controller runs in the project's private network. */
+    readonly privateDomain: string | undefined;
+  };
+  /** Encrypts the secret store's copy kept in the controller's Railway service variables. */
+  readonly secretKey: string | undefined;
+  /** What `trigger-ops controller` serves and keeps; desired values are validated by the reconciler, not here. */
+  readonly controller: {
+    readonly installation: string | undefined;
+    readonly region: string | undefined;
+    readonly size: string | undefined;
+    readonly supervisorVersion: string | undefined;
   };
   readonly trigger: {
     readonly adminToken: string | undefined;
@@ -84,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     },
     dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
+    adminToken: e.TRIGGER_OPS_ADMIN_TOKEN,
+    httpPort: e.PORT,
     workflowBundle: e.TRIGGER_OPS_WORKFLOW_BUNDLE === undefined ? undefined : resolve(e.TRIGGER_OPS_WORKFLOW_BUNDLE),
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
@@ -96,6 +115,15 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       projectToken: e.RAILWAY_TOKEN,
       projectId: e.RAILWAY_PROJECT_ID,
       environmentId: e.RAILWAY_ENVIRONMENT_ID,
+      serviceId: e.RAILWAY_SERVICE_ID,
+      privateDomain: e.RAILWAY_PRIVATE_DOMAIN,
+    },
+    secretKey: e.TRIGGER_OPS_SECRET_KEY,
+    controller: {
+      installation: e.TRIGGER_OPS_INSTALLATION,
+      region: e.TRIGGER_OPS_REGION,
+      size: e.TRIGGER_OPS_SIZE,
+      supervisorVersion: e.TRIGGER_OPS_SUPERVISOR_VERSION,
     },
     trigger: { adminToken: e.TRIGGER_ADMIN_TOKEN, workerToken: e.TRIGGER_WORKER_TOKEN },
   };

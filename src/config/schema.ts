@@ -38,6 +38,10 @@ export const envSchema = z.object({
   TRIGGER_OPS_DATA_DIR: z.string().trim().min(1).default('.data'),
   // AES-256 key (base64, 32 bytes) for the payload codec; generated into the data dir when unset locally.
   TRIGGER_OPS_CODEC_KEY: optionalString,
+  // Port of the controller's HTTP server (/healthz, /status, the status page); Railway sets it for a service.
+  PORT: port.default(8080),
+  // Token that opens the controller's /status and status page; generated into the data dir at first boot when unset.
+  TRIGGER_OPS_ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (e.g. openssl rand -base64 32)').max(512).optional(),
   // Pre-built workflow bundle (scripts/bundle-workflows.ts); unset means bundle the workflows from source at start.
   TRIGGER_OPS_WORKFLOW_BUNDLE: optionalString,
   // Log level of the controller.
@@ -58,6 +62,20 @@ export const envSchema = z.object({
   RAILWAY_PROJECT_ID: optionalString,
   // Railway environment of the installation (set by Railway when the controller runs there).
   RAILWAY_ENVIRONMENT_ID: optionalString,
+  // The controller's own Railway service (set by Railway): its variables keep the encrypted copy of the secret store.
+  RAILWAY_SERVICE_ID: optionalString,
+  // Key (at least 32 characters; the template generates it) that encrypts the secret store's copy on Railway.
+  TRIGGER_OPS_SECRET_KEY: z.string().trim().min(32, { message: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
+  // The installation `trigger-ops controller` keeps deployed and healthy.
+  TRIGGER_OPS_INSTALLATION: optionalString,
+  // Desired DigitalOcean region of the controller's installation (a change migrates the droplet).
+  TRIGGER_OPS_REGION: optionalString,
+  // Desired DigitalOcean size slug of the controller's installation (a change migrates the droplet).
+  TRIGGER_OPS_SIZE: optionalString,
+  // Desired supervisor release tag, e.g. v4.5.12; unset means the webapp's own version (a change upgrades).
+  TRIGGER_OPS_SUPERVISOR_VERSION: optionalString,
+  // The controller's own private host name (set by Railway inside a service): Postgres is then reached by DATABASE_URL.
+  RAILWAY_PRIVATE_DOMAIN: optionalString,
   // Personal access token (tr_pat_…) of a Trigger.dev admin user, for the admin workers API.
   TRIGGER_ADMIN_TOKEN: optionalString,
   // Worker group token (tr_wgt_…) the supervisor uses, when it is not obtained by trigger-ops.
@@ -73,9 +91,10 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 /** Names of variables whose values are secrets: never logged, never shown. */
-export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'DIGITALOCEAN_TOKEN',
+export const SECRET_ENV_NAMES = ['TEMPORAL_API_KEY', 'TRIGGER_OPS_CODEC_KEY', 'TRIGGER_OPS_ADMIN_TOKEN', 'DIGITALOCEAN_TOKEN',
   'RAILWAY_API_TOKEN',
   'RAILWAY_TOKEN',
   'TRIGGER_ADMIN_TOKEN',
   'TRIGGER_WORKER_TOKEN',
+  'TRIGGER_OPS_SECRET_KEY',
 ] as const satisfies ReadonlyArray<keyof Env>;

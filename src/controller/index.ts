@@ -1,10 +1,12 @@
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import type { Config } from '../config';
 import { startCodecServer, type CodecServer } from '../codec/codec-server';
 import { EncryptionCodec, resolveCodecKey } from '../codec/encryption-codec';
 import { connectClient, connectWorker } from '../temporal/connection';
+import type { SecretStore } from '../activities/secrets';
 import { activityDepsFromConfig, createWorker } from '../worker';
 import { findOrInstallTemporal } from './temporal-cli';
 import { startDevServer, type DevServer } from './temporal-dev-server';
@@ -34,6 +36,7 @@ export async function resolveTemporal(config: Config, log: (m: string) => void):
     namespace: config.temporal.namespace,
     extraArgs: ['--ui-codec-endpoint', codecServer.url],
     detached: true,
+    pidFile: join(config.dataDir, 'temporal.pid'),
   }).catch(async (err: unknown) => {
     await codecServer.close();
     throw new Error(
@@ -53,10 +56,30 @@ export interface RunningController {
   readonly temporal: TemporalEndpoint;
   readonly client: Client;
   readonly worker: Worker;
+  /** The activities' secret store (backed by its Railway copy when configured: `restore` refills it from there). */
+  readonly secrets: SecretStore & { restore?: () => Promise<{ restored: number; unreadable: readonly string[] }> };
   /** Resolves when the worker has stopped. */
   readonly running: Promise<void>;
   /** Stops the worker, closes connections and stops the embedded server if we started it. */
   stop(): Promise<void>;
+}
+
+/**
+ * A server whose port is open can still answer "Frontend is not healthy yet" for a few seconds (the embedded one just
+ * after start, a cluster while it rolls): connecting is retried for up to a minute before the controller gives up.
+ */
+async function untilTemporalAnswers<T>(connect: () => Promise<T>, log: (m: string) => void): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await connect();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (Date.now() > deadline || !/unavailable|not healthy|ECONNREFUSED|deadline/i.test(message)) throw err;
+      if (attempt === 1) log(`Temporal is not answering yet (${message.split('\n')[0]}); trying again for up to a minute`);
+      await sleep(Math.min(2000, 250 * attempt));
+    }
+  }
 }
 
 /** Temporal (embedded or configured) + a worker on the task queue + a client, as one unit with one stop. */
@@ -65,13 +88,14 @@ export async function startController(config: Config, log: (m: string) => void):
   let connection: NativeConnection | undefined;
   try {
     const codec = loadCodec(config);
-    connection = await connectWorker(config.temporal, temporal.address);
+    connection = await untilTemporalAnswers(() => connectWorker(config.temporal, temporal.address), log);
+    const deps = activityDepsFromConfig(config, codec);
     const worker = await createWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       codec,
-      deps: activityDepsFromConfig(config, codec),
+      deps,
       ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
     });
     const client = await connectClient(config.temporal, temporal.address, codec);
@@ -89,7 +113,7 @@ export async function startController(config: Config, log: (m: string) => void):
       })();
       return stopped;
     };
-    return { temporal, client, worker, running, stop };
+    return { temporal, client, worker, secrets: deps.secrets, running, stop };
   } catch (err) {
     await connection?.close().catch(() => undefined);
     await temporal.devServer?.stop();

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canConnect } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,6 +20,11 @@ export interface DevServerOptions {
    * clean-up (npm start's teardown still needs it). It is killed when this process exits.
    */
   readonly detached?: boolean;
+  /**
+   * Records the server's pid. A server an earlier process started and left running (it was SIGKILLed, so its exit
+   * handler never ran) still holds the port and the SQLite file: it is stopped before a new one starts.
+   */
+  readonly pidFile?: string;
 }
 
 export interface DevServer {
@@ -43,7 +48,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   else args.push('--ui-port', String(options.uiPort));
   args.push(...(options.extraArgs ?? []));
 
+  if (options.pidFile) await stopLeftover(options.pidFile, options.dbFilename ?? options.cliPath);
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: options.detached ?? false });
+  const pidFile = options.pidFile;
+  if (pidFile && child.pid !== undefined) {
+    writeFileSync(pidFile, `${child.pid}\n`);
+    child.once('exit', () => rmSync(pidFile, { force: true }));
+  }
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.removeListener('exit', killOnExit));
@@ -76,6 +87,30 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
   throw new Error(`temporal server did not accept connections on ${host}:${port} within ${timeoutMs} ms`);
 }
 
+
+/** Stops the server recorded in the pid file if it is still running with our state (and nothing else by that pid). */
+async function stopLeftover(pidFile: string, marker: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const running = () => {
+    try {
+      return Number.isInteger(pid) && pid > 0 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(marker);
+    } catch {
+      return false;
+    }
+  };
+  if (running()) {
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && running(); i++) await sleep(100);
+    if (running()) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && running(); i++) await sleep(100);
+  }
+  rmSync(pidFile, { force: true });
+}
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -70,6 +70,17 @@ export const BOUNDS = {
   createSettlePollMs: 2 * SECOND,
   /** Orphans one deleteOrphans call removes (two requests each); heal sweeps the rest on its next check. */
   orphansPerSweep: 5,
+  /** Connecting to the webapp's PostgreSQL (TCP, TLS, authentication). */
+  postgresConnectMs: 15 * SECOND,
+  /** How long `db migrate` waits for Prisma's migration lock held by another migrator (a booting webapp). */
+  migrationLockWaitMs: 5 * MINUTE,
+  /**
+   * Applying a whole chain once the lock is held: ~2 s for v4.5.12's 819 migrations on a local server, ~8 s at
+   * 20 ms RTT (npm run bench); a big production database's data migrations take longer.
+   */
+  migrationChainMs: 20 * MINUTE,
+  /** After a deadlocked concurrent index build, how long to wait for sessions blocked on Prisma's lock to give up. */
+  migrationWaitersGoneMs: 30 * SECOND,
 } as const;
 
 /** Worker liveness: a step that heartbeats is retried on another worker this long after its worker died. */
@@ -134,8 +145,11 @@ const HOST = { installationId: 'x', ipv4: '127.0.0.1' };
 /** One read of the webapp's logs for printed emails: the deployment list, then every page of each deployment. */
 const EMAIL_LOG_READ = [RW, ...times(BOUNDS.emailLogDeployments * BOUNDS.emailLogPages, RW)];
 
-const readCall = { retry: 'call', heartbeat: false, mutating: false, idempotent: true } as const;
-const change = { retry: 'call', heartbeat: false, mutating: true, idempotent: true } as const;
+// Every activity heartbeats on a timer, even a quick call: when its worker dies (SIGKILL, an OOM, a lost container),
+// Temporal retries it elsewhere after HEARTBEAT_TIMEOUT_MS, not after its whole start-to-close (minutes for a call
+// that waits on a slow API). A call that ends before the first tick sends no heartbeat at all.
+const readCall = { retry: 'call', heartbeat: true, mutating: false, idempotent: true } as const;
+const change = { retry: 'call', heartbeat: true, mutating: true, idempotent: true } as const;
 const undo = { retry: 'undo', heartbeat: true, mutating: true, idempotent: true } as const;
 const waitFor = { retry: 'wait', heartbeat: true, mutating: false, idempotent: true } as const;
 /** A long change on the droplet: heartbeats while the agent works, retried with the same op id (adopts its result). */
@@ -175,6 +189,16 @@ export const CONTRACT: Contract = {
   },
   probeWorkerCredentials: { ...readCall, startToCloseMs: fixed(75 * SECOND), inner: () => [RW, WEB] },
   webappLogs: { ...readCall, startToCloseMs: fixed(2 * MINUTE), inner: () => times(3, RW) },
+  webappEverDeployed: { ...readCall, startToCloseMs: fixed(75 * SECOND), inner: () => [RW, RW] },
+
+  // --- the webapp's PostgreSQL (reached with the URL from Railway's variables) ---
+  planDatabaseMigrations: { ...readCall, startToCloseMs: fixed(2 * MINUTE), inner: () => [RW, RW, BOUNDS.postgresConnectMs, 30 * SECOND] },
+  // Idempotent: a retry reads the history again and applies only what is still not recorded.
+  applyDatabaseMigrations: {
+    ...longChange,
+    startToCloseMs: fixed(BOUNDS.migrationLockWaitMs + BOUNDS.migrationChainMs + 5 * MINUTE),
+    inner: () => [RW, RW, BOUNDS.postgresConnectMs, BOUNDS.migrationLockWaitMs, BOUNDS.migrationChainMs, BOUNDS.migrationWaitersGoneMs],
+  },
 
   // --- the webapp's email (Railway variables and logs, its login form) ---
   readEmailSettings: { ...readCall, startToCloseMs: fixed(90 * SECOND), inner: () => [RW, RW] },

@@ -18,11 +18,15 @@
  * - EmailSetFailed: `email set`/`unset` failed after writing; the previous email variables were put back.
  * - RollbackIncomplete: an operation failed and could not undo everything it created (run teardown once fixed).
  * - Expired: a request reached a worker after its sender had stopped waiting for it; it was not carried out.
+ * - SchemaMigrationFailed: a migration of the webapp's database chain failed; it is recorded as failed in
+ *   `_prisma_migrations` (as Prisma records one) and nothing after it ran. The message names the file and the error.
+ * - DatabaseConflict: the webapp's database has a history this chain cannot continue (migrations it does not know,
+ *   failed ones, tables without a history) or another migrator held the lock too long; nothing was applied.
  * Transient (retried):
  * - RateLimited: 429; retried after the server's retry-after.
  * - Unavailable: 5xx, a timeout, a refused connection; retried with backoff.
  */
-const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'EmailSetFailed', 'RollbackIncomplete', 'Expired'] as const;
+const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'EmailSetFailed', 'RollbackIncomplete', 'Expired', 'SchemaMigrationFailed', 'DatabaseConflict'] as const;
 const TRANSIENT = ['RateLimited', 'Unavailable'] as const;
 
 export type ErrorType = (typeof FINAL)[number] | (typeof TRANSIENT)[number];

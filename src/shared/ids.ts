@@ -28,6 +28,10 @@ export const workflowIds = {
   emailShow: (installationId: string) => `email-show:${installationId}`,
   login: (installationId: string) => `login:${installationId}`,
   links: (installationId: string) => `links:${installationId}`,
+  /** `trigger-ops db migrate`: the webapp database's migration chain; one at a time per installation. */
+  databaseMigrate: (installationId: string) => `db-migrate:${installationId}`,
+  /** `trigger-ops db migrate --plan` (read-only). */
+  databasePlan: (installationId: string) => `db-plan:${installationId}`,
 } as const;
 
 /** Tag on every DigitalOcean resource trigger-ops manages. */

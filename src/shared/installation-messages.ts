@@ -33,6 +33,7 @@ export const WORKFLOW_TYPES = {
   login: 'login',
   links: 'links',
   controllerCheck: 'controllerCheck',
+  databaseMigrate: 'databaseMigrate',
 } as const;
 
 /** The installation's state: desired, observed, conditions, the queue and what it did. */

@@ -1,4 +1,4 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import { ErrorType } from '../shared/errors';
 import { resourceNames } from '../shared/ids';
 import { deployInputSchema, type DeployInput, type DeployResult } from '../shared/deploy';
@@ -48,6 +48,15 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
   try {
     begin('railway-preflight');
     const target = await acts.resolveRailwayTarget(spec.railway);
+    // A webapp that never came up may be stuck in its first boot's `prisma migrate deploy` (819 migrations, minutes
+    // over Railway's network): apply its chain here in seconds, under Prisma's lock, so that boot finds nothing left.
+    // Only then is Postgres reached; an installation whose webapp is up is never touched.
+    if (patched('deploy-first-database-migrations') && !(await acts.webappEverDeployed(target)).deployed) {
+      begin('database-migrations');
+      await acts.applyDatabaseMigrations(target);
+      done();
+      begin('railway-preflight');
+    }
     const preflight = await acts.preflightRailway({ ...target, generateMissingSecrets: spec.options.generateMissingSecrets });
     const supervisorVersion = spec.supervisorVersion ?? preflight.webappVersion;
     await acts.checkSupervisorVersion({ supervisorVersion, webappVersion: preflight.webappVersion });

@@ -10,3 +10,4 @@ export { configureEmail } from './configure-email';
 export { emailShow } from './email-show';
 export { login } from './login';
 export { links } from './links';
+export { databaseMigrate } from './database-migrate';

@@ -40,7 +40,7 @@ describe('Railway adapter against the stand-in', () => {
 
   it('an account token finds the template project, its services, environments and the webapp image', async () => {
     const p = await account.getProject(sandbox.projectId);
-    assert.deepEqual(p.services.map((s) => s.name).sort(), ['ClickHouse', 'MinIO', 'Postgres', 'Redis', 'Registry', 'Trigger.dev']);
+    assert.deepEqual(p.services.map((s) => s.name).sort(), ['ClickHouse', 'MinIO', 'Postgres', 'Redis', 'Registry', 'Trigger.dev', 'trigger-ops']);
     assert.deepEqual(p.environments.map((e) => e.name).sort(), ['production', 'staging']);
     const env = await account.getEnvironment(sandbox.environmentId, sandbox.projectId);
     const web = env.serviceInstances.find((i) => i.serviceId === sandbox.serviceIds.webapp);

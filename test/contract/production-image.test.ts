@@ -82,7 +82,7 @@ function filesUnder(dir: string): string[] {
   );
 }
 
-// The image's processes: the CLI (CMD worker), the healthcheck, and the build stage's workflow bundle.
+// The image's processes: the CLI (CMD controller), the healthcheck, and the build stage's workflow bundle.
 const ENTRIES = ['bin/trigger-ops.js', 'scripts/worker-healthcheck.ts', 'scripts/bundle-workflows.ts', 'src/workflows/index.ts'];
 
 describe('the production image', () => {

@@ -15,6 +15,7 @@ import { parse } from 'yaml';
 import { envSchema, loadConfig } from '../../src/config';
 import { EncryptionCodec } from '../../src/codec/encryption-codec';
 import { startController, type RunningController } from '../../src/controller';
+import { TEMPORAL_CLI_VERSION } from '../../src/controller/temporal-cli';
 import { workflowIds } from '../../src/shared/ids';
 import { workerDataConverter } from '../../src/temporal/connection';
 import { controllerCheck } from '../../src/workflows';
@@ -166,11 +167,26 @@ describe('Dockerfile', () => {
     assert.match(dockerfile, /TRIGGER_OPS_WORKFLOW_BUNDLE=\/app\/dist\/workflow-bundle\.js/);
   });
 
-  it('runs as a non-root user with a healthcheck and the worker command', () => {
+  it('installs the pinned temporal CLI, checksum-verified, with the script a user can run too', async () => {
+    assert.ok(instructions.some((l) => l.startsWith('RUN ') && l.includes('scripts/install-temporal.ts /app/dist/bin')));
+    assert.ok(runtime.some((l) => l === 'COPY --from=build /app/dist/bin/temporal /usr/local/bin/temporal'));
+    assert.match(dockerfile, /TEMPORAL_CLI_PATH=\/usr\/local\/bin\/temporal/);
+    const target = mkdtempSync(join(tmpdir(), 'trigger-ops-temporal-install-'));
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'scripts/install-temporal.ts', target], { cwd: root });
+      assert.equal(stdout.trim(), join(target, 'temporal'));
+      const version = await run(join(target, 'temporal'), ['--version']);
+      assert.match(version.stdout, new RegExp(`temporal version ${TEMPORAL_CLI_VERSION.replace(/\./g, '\\.')} `));
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+  });
+
+  it('runs as a non-root user with a healthcheck and the controller command', () => {
     const user = runtime.filter((l) => l.startsWith('USER ')).pop();
     assert.ok(user && !/^USER (root|0)(:|$)/.test(user), `runtime user: ${user ?? 'none'}`);
     assert.ok(runtime.some((l) => l.startsWith('HEALTHCHECK ') && l.includes('scripts/worker-healthcheck.ts')));
-    assert.equal(runtime.filter((l) => l.startsWith('CMD ')).pop(), 'CMD ["node", "bin/trigger-ops.js", "worker"]');
+    assert.equal(runtime.filter((l) => l.startsWith('CMD ')).pop(), 'CMD ["node", "bin/trigger-ops.js", "controller"]');
     assert.ok(!runtime.some((l) => l.startsWith('VOLUME')), 'Railway rejects VOLUME');
   });
 
@@ -209,6 +225,11 @@ describe('railway.json', () => {
   it('deploy settings exist on a Railway service with the types Railway uses', () => {
     const fields = settings.getFields();
     for (const [key, value] of Object.entries(config.deploy)) {
+      // Config-as-code only (railway.schema.json): a deploy waits until a volume is mounted there. No service field.
+      if (key === 'requiredMountPath') {
+        assert.equal(typeof value, 'string');
+        continue;
+      }
       const field = fields[key];
       assert.ok(field, `deploy.${key} is not a Railway service setting`);
       const type = getNamedType(field.type);
@@ -218,11 +239,15 @@ describe('railway.json', () => {
     }
   });
 
-  it('starts the worker, restarts it on failure and lets it drain longer than its shutdown', () => {
-    assert.equal(config.deploy['startCommand'], 'node bin/trigger-ops.js worker');
+  it('starts the controller on its volume, checks /healthz, restarts it on failure and lets it drain longer than its shutdown', () => {
+    assert.equal(config.deploy['startCommand'], 'node bin/trigger-ops.js controller');
+    assert.equal(config.deploy['healthcheckPath'], '/healthz');
+    // The image's data dir (TRIGGER_OPS_DATA_DIR): the embedded Temporal server's SQLite and the local secret store.
+    assert.equal(config.deploy['requiredMountPath'], '/data');
+    assert.match(read('Dockerfile'), /TRIGGER_OPS_DATA_DIR=\/data/);
     assert.equal(config.deploy['restartPolicyType'], 'ON_FAILURE');
+    assert.equal(config.deploy['numReplicas'], 1, 'one controller per volume: the embedded server is a SQLite file');
     assert.ok(Number(config.deploy['drainingSeconds']) > 30, 'drainingSeconds must exceed shutdownForceTime (30 s)');
-    assert.equal(config.deploy['healthcheckPath'], undefined, 'the worker serves no HTTP');
   });
 });
 

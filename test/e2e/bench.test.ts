@@ -31,6 +31,7 @@ describe('npm run bench', () => {
       overhead_ratio: Record<string, number>;
       upgrade_unavailability: Record<string, number>;
       kill_to_healthy: Record<string, number>;
+      migrations: { count: number; rtt_ms: Record<string, { ours_s: number; psql_per_file_s: number | null; ratio: number | null; ours_round_trips: number }> };
       targets: { target: string; met: boolean }[];
     };
     for (const op of OPERATIONS) {
@@ -47,5 +48,15 @@ describe('npm run bench', () => {
     assert.ok((report.operations['deploy']?.calls['digitalocean'] ?? 0) >= 1, 'a deploy calls DigitalOcean');
     for (const [k, v] of Object.entries({ ...report.upgrade_unavailability, ...report.kill_to_healthy })) positive(k, v);
     assert.ok(report.targets.some((t) => t.target.includes('SSH session')) && report.targets.every((t) => typeof t.met === 'boolean'));
+    // The migrations section: our applier on a real PostgreSQL at 0 and 20 ms RTT (--quick leaves psql per file out).
+    assert.equal(report.migrations.count, 819);
+    assert.deepEqual(Object.keys(report.migrations.rtt_ms), ['0', '20']);
+    for (const [rtt, m] of Object.entries(report.migrations.rtt_ms)) {
+      positive(`migrations.rtt_ms.${rtt}.ours_s`, m.ours_s);
+      positive(`migrations.rtt_ms.${rtt}.ours_round_trips`, m.ours_round_trips);
+      assert.equal(m.psql_per_file_s, null);
+    }
+    assert.ok((report.migrations.rtt_ms['20']?.ours_s ?? 0) > (report.migrations.rtt_ms['0']?.ours_s ?? 0), 'latency costs time');
+    assert.ok(report.targets.some((t) => t.target.startsWith('migrations:')));
   });
 });

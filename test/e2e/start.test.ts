@@ -22,7 +22,7 @@ function processesMentioning(text: string): number[] {
     .map(Number);
 }
 
-it('npm start deploys on the sandbox with progress and a summary, and Ctrl-C stops everything it started', async () => {
+it('npm start runs the controller on the sandbox: it deploys with progress and a summary, and Ctrl-C stops everything it started', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'trigger-ops-start-'));
   try {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src', 'main.ts')], {
@@ -33,6 +33,7 @@ it('npm start deploys on the sandbox with progress and a summary, and Ctrl-C sto
         TRIGGER_OPS_DATA_DIR: dataDir,
         TEMPORAL_DEV_PORT: String(await freePort()),
         TEMPORAL_DEV_UI_PORT: String(await freePort()),
+        PORT: String(await freePort()),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -46,7 +47,9 @@ it('npm start deploys on the sandbox with progress and a summary, and Ctrl-C sto
     for (const step of ['railway-preflight', 'worker-token', 'ssh-key', 'firewall', 'droplet', 'cloud-init', 'supervisor-config', 'health-gate', 'hand-over']) {
       assert.match(out, new RegExp(`✓ ${step}\\b`));
     }
-    assert.match(out, /Deployed "sandbox": supervisor v4\.5\.11 is connected and healthy\./);
+    assert.match(out, /reconcile: "sandbox" matches the desired state: tops-sandbox-g1, supervisor v4\.5\.11/);
+    assert.match(out, /Installation "sandbox": /);
+    assert.match(out, /status page: http:\/\/127\.0\.0\.1:\d+\//);
     assert.match(out, /Temporal UI: http:\/\/127\.0\.0\.1:\d+/);
     assert.ok(processesMentioning(dataDir).length > 0, 'the embedded Temporal server runs with its state in the data dir');
 

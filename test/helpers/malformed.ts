@@ -106,6 +106,9 @@ export function workflowCases(installed: { desired: DesiredState }): Record<keyo
     links: malformed({ installationId: 'door' }, 'installationId', [
       { label: 'a since that is no time', args: input({ installationId: 'door', since: 'yesterday' }), names: /^input\.since: / },
     ]),
+    databaseMigrate: malformed({ installationId: 'door', plan: true }, 'installationId', [
+      { label: 'a version that is no release tag', args: input({ installationId: 'door', version: 'latest' }), names: /^input\.version: must be a release tag such as "v4\.5\.12"$/ },
+    ]),
   };
 }
 

@@ -5,11 +5,12 @@ import type { EncryptionCodec } from '../../src/codec/encryption-codec';
 import type { World } from './installation';
 
 /**
- * Every secret value in play in a world: the stand-ins' tokens, the webapp's secrets on Railway, and what the
- * controller keeps in its secret store (worker token, SSH private keys).
+ * Every secret value in play in a world: the stand-ins' tokens, the webapp's secrets on Railway, what the
+ * controller keeps in its secret store (worker token, SSH private keys), and `extra` ones a test knows of (the
+ * controller's admin token, a status-page session id).
  */
-export function secretValues(world: World): string[] {
-  const values = new Set<string>();
+export function secretValues(world: World, extra: readonly string[] = []): string[] {
+  const values = new Set<string>(extra);
   for (const name of ['DIGITALOCEAN_TOKEN', 'RAILWAY_API_TOKEN', 'TRIGGER_ADMIN_TOKEN'] as const) {
     const v = world.sandbox.env[name];
     if (v) values.add(v);
@@ -18,6 +19,12 @@ export function secretValues(world: World): string[] {
   for (const service of Object.values(vars)) {
     for (const [name, value] of Object.entries(service)) {
       if (/SECRET|PASSWORD|TOKEN|KEY/.test(name) && value.length >= 8 && !value.includes('${{')) values.add(value);
+      // A connection URL's password (DATABASE_URL, DATABASE_PUBLIC_URL), and the URL itself.
+      const password = /^[a-z][a-z0-9+.-]*:\/\/[^:/@]+:([^@]+)@/i.exec(value)?.[1];
+      if (password && !password.includes('${{')) {
+        values.add(value);
+        values.add(decodeURIComponent(password));
+      }
     }
   }
   const store = join(world.dataDir, 'secrets.json');
@@ -45,6 +52,15 @@ export function linkValues(world: World): string[] {
 
 /** Magic-link URLs in any text: scanned for wherever a link must not appear. */
 export const MAGIC_LINK_PATTERN = /\/magic\?token=[A-Za-z0-9_-]{8,}/;
+
+/**
+ * Fails naming where (never the value) when any of `secrets` appears in `text`: for what the controller shows or
+ * logs (HTTP bodies, headers, the page's DOM, log lines).
+ */
+export function assertNoSecrets(text: string, secrets: readonly string[], where: string): void {
+  const leaked = secrets.findIndex((s) => s.length > 0 && text.includes(s));
+  if (leaked >= 0) throw new Error(`secret #${leaked} of ${secrets.length} appears in ${where}`);
+}
 
 /** A workflow's history with every payload decoded through the codec: what the server would show without encryption. */
 export async function decodedHistory(client: Client, codec: EncryptionCodec, workflowId: string): Promise<string> {

@@ -82,7 +82,9 @@ describe('the timing contract (src/shared/activity-contract.ts)', () => {
     assert.ok((apply.startToCloseTimeout as number) > BOUNDS.agentApplyMs);
     assert.equal(apply.heartbeatTimeout, HEARTBEAT_TIMEOUT_MS);
     const read = activityOptions('validateDropletPlacement', { region: 'nyc3', size: 's-1vcpu-1gb', image: 'docker-20-04' });
-    assert.equal(read.heartbeatTimeout, undefined);
+    // Even a quick read: a dead worker's attempt is retried after the heartbeat timeout, not its start-to-close.
+    assert.equal(read.heartbeatTimeout, HEARTBEAT_TIMEOUT_MS);
+    for (const [name, timing] of Object.entries(CONTRACT)) assert.ok(timing.heartbeat, `${name} heartbeats`);
     assert.deepEqual(read.retry?.nonRetryableErrorTypes, [...NON_RETRYABLE_ERROR_TYPES]);
     assert.equal(activityOptions('restartSupervisor', { installationId: 'a', ipv4: 'b' }, 'bestEffort').retry?.maximumAttempts, 2);
   });

@@ -8,7 +8,7 @@ import { pause, progress } from '../heartbeat';
 import type { SecretStore } from '../secrets/store';
 import { parseBootstrapBanner, WebappApiError, type WebappClient } from '../trigger';
 import type { RailwayApi, RailwayServiceInstance, RailwayVariableTarget } from './api';
-import { assertWebappService, SERVICE_KINDS } from './services';
+import { assertWebappService, findWebappService, SERVICE_KINDS } from './services';
 
 /** Webapp secrets a supervisor deploy needs; generated when missing, never rotated. */
 export const REQUIRED_WEBAPP_SECRETS = ['SESSION_SECRET', 'MAGIC_LINK_SECRET', 'ENCRYPTION_KEY', 'MANAGED_WORKER_SECRET'] as const;
@@ -245,6 +245,18 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
     },
 
     /** The same release line as the webapp (reference §5c): same major and minor. */
+    /**
+     * Whether the webapp ever came up: a deployment that succeeded (or one that did and now sleeps). Before that, its
+     * database may still need its migration chain (deploy applies it then).
+     */
+    async webappEverDeployed(input: RailwayTarget) {
+      const environment = await railway.getEnvironment(input.environmentId, input.projectId);
+      const webapp = findWebappService(environment.serviceInstances);
+      if (!webapp) throw ApplicationFailure.nonRetryable(`no Trigger.dev webapp service in Railway environment "${environment.name}"`, ErrorType.NotFound);
+      const up = await railway.listDeployments({ ...input, serviceId: webapp.serviceId, status: { in: ['SUCCESS', 'SLEEPING'] }, first: 1 });
+      return { deployed: up.length > 0 };
+    },
+
     async checkSupervisorVersion(input: { supervisorVersion: string; webappVersion: string }) {
       const line = (v: string) => v.replace(/^v/, '').split('.').slice(0, 2).join('.');
       if (line(input.supervisorVersion) !== line(input.webappVersion)) {

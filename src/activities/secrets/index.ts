@@ -3,6 +3,7 @@ import type { SecretStore } from './store';
 
 export { Redactor } from './redactor';
 export { createFileSecretStore, type SecretStore } from './store';
+export { createRailwaySecretCopy, withSecretCopy, SECRET_VARIABLE_PREFIX, type BackedSecretStore, type SecretCopy } from './railway-copy';
 export { createInstallationKeys, type InstallationKeys } from './installation-keys';
 
 export function createSecretActivities(deps: { readonly secrets: SecretStore }) {
