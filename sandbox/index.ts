@@ -8,6 +8,8 @@ import { createDropletHosts, type DropletHosts, type DropletHostsOptions } from 
 import type { RailwayApiOptions } from './railway';
 import { createTimings, type SandboxTimings, type TimingsOption } from './timings';
 import { ensureSandboxTls } from './tls';
+import { startResendApi, type ResendApi } from './resend';
+import { startSesApi, type SesApi } from './ses';
 import { startTriggerPlatform, type TriggerPlatform } from './trigger-platform';
 import type { Webapp } from './webapp';
 
@@ -50,6 +52,10 @@ export interface Sandbox {
   readonly digitalocean: DigitalOceanSandbox;
   readonly railway: TriggerPlatform['railway'];
   readonly webapp: Webapp;
+  /** Resend's send API, where the webapp sends when EMAIL_TRANSPORT=resend (its key: `resend.apiKey`). */
+  readonly resend: ResendApi;
+  /** Amazon SES v2, where the webapp sends when EMAIL_TRANSPORT=aws-ses (its key pair: `ses.accessKeyId` / `ses.secretAccessKey`). */
+  readonly ses: SesApi;
   readonly droplets: DropletHosts;
   /** The timing table in use; `timings.force('imagePull', 90_000, { times: 1 })` changes one duration from now on. */
   readonly timings: SandboxTimings;
@@ -93,13 +99,17 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       ...options.droplets,
     });
     cleanups.push(() => droplets.close());
+    const resend = await startResendApi();
+    cleanups.push(() => resend.close());
+    const ses = await startSesApi();
+    cleanups.push(() => ses.close());
     const platform = await startTriggerPlatform({
       railway: {
         deployTimings: () => deployPhases(draw('railwayRedeploy')),
         ...(options.ports?.railway !== undefined ? { port: options.ports.railway } : {}),
         ...options.railway,
       },
-      webapp: { dequeueWaitMs: () => draw('webappDequeueWait'), ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
+      webapp: { dequeueWaitMs: () => draw('webappDequeueWait'), mail: { resendUrl: resend.url, sesUrl: ses.url }, ...(options.ports?.webapp !== undefined ? { port: options.ports.webapp } : {}) },
     });
     cleanups.push(() => platform.close());
     const tls = ensureSandboxTls(options.tlsDir ?? join(dir, 'tls'));
@@ -132,7 +142,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // The stand-in lists a droplet as soon as it exists (unless a test injects a lag): a short window will do.
       TRIGGER_OPS_CREATE_SETTLE_SECONDS: '5',
     };
-    return { digitalocean, railway: platform.railway, webapp: platform.webapp, droplets, timings, env, close };
+    return { digitalocean, railway: platform.railway, webapp: platform.webapp, resend, ses, droplets, timings, env, close };
   } catch (err) {
     await close();
     throw err;

@@ -90,6 +90,7 @@ export function activityDepsFromConfig(
       connectDroplet({ host, port: config.droplet.sshPort, username: 'root', privateKey, pinnedHostKey, timeoutMs: BOUNDS.sshConnectMs }),
     secrets: secretStoreFromConfig(config, railwayApi, redactor),
     redactor,
+    sealer: codec.sealer(),
     railwayDefaults: { projectId: railway.projectId, environmentId: railway.environmentId },
     railwayProjectToken: Boolean(railway.projectToken),
     controllerOnRailway: { projectId: railway.projectId, environmentId: railway.environmentId, privateDomain: railway.privateDomain },

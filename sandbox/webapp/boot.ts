@@ -49,6 +49,16 @@ export function bootWebapp(deployment: DeploymentRecord, registry: WorkerGroupRe
       ],
     };
   }
+  // env.server.ts: EMAIL_TRANSPORT is z.enum(["resend", "smtp", "aws-ses"]), SMTP_PORT z.coerce.number().
+  const emailProblems = [
+    ...(env['EMAIL_TRANSPORT'] && !['resend', 'smtp', 'aws-ses'].includes(env['EMAIL_TRANSPORT'])
+      ? [`  EMAIL_TRANSPORT: Invalid enum value. Expected 'resend' | 'smtp' | 'aws-ses', received '${env['EMAIL_TRANSPORT']}'`]
+      : []),
+    ...(env['SMTP_PORT'] !== undefined && Number.isNaN(Number(env['SMTP_PORT'])) ? ['  SMTP_PORT: Expected number, received nan'] : []),
+  ];
+  if (emailProblems.length > 0) {
+    return { crashed: true, logs: ['❌ Invalid environment variables:', ...emailProblems, 'Error: Invalid environment variables'] };
+  }
   const encryptionKey = env['ENCRYPTION_KEY'] ?? '';
   if (Buffer.byteLength(encryptionKey) !== 32) {
     return {

@@ -1,17 +1,18 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { FaultKind } from '../contracts';
-import type { RailwayStore } from '../railway';
+import type { DeploymentRecord, RailwayStore } from '../railway';
 import { createFaultQueue, type Faults } from '../railway/faults';
 import { createServerLifecycle, listen, readBody, sendJson, sendText } from '../railway/http-util';
 import { delayMs, type Delay } from '../timings';
 import { bootWebapp, DEFAULT_MANAGED_WORKER_SECRET } from './boot';
+import { magicLinkEmail, mailerFor, newMagicToken, type MailEndpoints, type Mailer } from './email';
 import { WorkerGroupRegistry, type WorkerGroup, type WorkerInstance } from './worker-groups';
 
 export type { WorkerGroup, WorkerInstance } from './worker-groups';
 
 /** Route names for `faults.failNext` (a request path works too). */
-export type WebappRoute = 'healthcheck' | 'connect' | 'heartbeat' | 'dequeue' | 'admin.workers';
+export type WebappRoute = 'healthcheck' | 'connect' | 'heartbeat' | 'dequeue' | 'admin.workers' | 'login.magic' | 'magic' | 'boot';
 
 export interface WebappOptions {
   /** Where the webapp's deployments, variables and logs live: a started Railway stand-in will do. */
@@ -25,6 +26,22 @@ export interface WebappOptions {
   readonly port?: number;
   /** How long /dequeue holds an empty long-poll (default 1000 ms). */
   readonly dequeueWaitMs?: Delay;
+  /** Where the webapp's mail transports send (the Resend stand-in's URL). */
+  readonly mail?: MailEndpoints;
+  /**
+   * Magic links one address may request per window (LOGIN_RATE_LIMITS_ENABLED): default 3 per minute. The real
+   * limiter's figures live in magicLinkRateLimiter.server.ts, which the v4.5.12 sources here do not include.
+   */
+  readonly magicLinkRateLimit?: { readonly perAddress: number; readonly windowMs: number };
+}
+
+/** A magic link the webapp issued; only the newest one of an address logs in (remix-auth-email-link). */
+export interface IssuedMagicLink {
+  readonly email: string;
+  readonly token: string;
+  readonly issuedAt: Date;
+  /** When it was followed: a link works once. */
+  usedAt?: Date;
 }
 
 export interface Webapp {
@@ -36,6 +53,11 @@ export interface Webapp {
   readonly userToken: string;
   workerGroups(): WorkerGroup[];
   workerInstances(): WorkerInstance[];
+  /** Every magic link issued, oldest first. */
+  magicLinks(): IssuedMagicLink[];
+  /** Sessions opened by following a magic link: the addresses that logged in. */
+  logins(): string[];
+  /** `faults.failNext('boot', 1, …)` crashes the next deployment's start. */
   readonly faults: Faults;
   close(): Promise<void>;
 }
@@ -92,7 +114,22 @@ export async function reserveWebapp(options: { host?: string; port?: number } = 
       const userToken = `tr_pat_${randomBytes(20).toString('hex')}`;
       const dequeueWaitMs = opts.dequeueWaitMs ?? 1000;
 
-      store.setBootHook(serviceId, (d) => bootWebapp(d, registry));
+      const rateLimit = opts.magicLinkRateLimit ?? { perAddress: 3, windowMs: 60_000 };
+      const issued: IssuedMagicLink[] = [];
+      const requests = new Map<string, number[]>();
+      const logins: string[] = [];
+      const mailers = new Map<string, Mailer>();
+      const mailer = (d: DeploymentRecord) => {
+        let m = mailers.get(d.id);
+        if (!m) mailers.set(d.id, (m = mailerFor(d, opts.mail ?? {})));
+        return m;
+      };
+
+      store.setBootHook(serviceId, (d) => {
+        const fault = faults.take(['boot']);
+        if (fault) return { crashed: true, logs: [`Error: container exited with code 1 (${'message' in fault.kind ? fault.kind.message ?? 'injected' : 'injected'})`] };
+        return bootWebapp(d, registry);
+      });
       unsubscribe = () => store.setBootHook(serviceId, undefined);
       const running = store.activeDeployment(environmentId, serviceId);
       if (running) store.boot(running);
@@ -113,6 +150,8 @@ export async function reserveWebapp(options: { host?: string; port?: number } = 
         if (!vars) return sendText(res, 503, 'Application failed to respond');
 
         if (route === 'admin.workers') return adminWorkers(req, res);
+        if (route === 'login.magic') return loginMagic(req, res);
+        if (route === 'magic') return followMagicLink(req, res);
 
         const group = authenticateWorker(req, vars);
         if (!group) return sendJson(res, 401, INVALID_WORKER_TOKEN);
@@ -147,6 +186,61 @@ export async function reserveWebapp(options: { host?: string; port?: number } = 
         if (given.length !== expected.length || !timingSafeEqual(given, expected)) return undefined;
         if (!header(req, 'x-trigger-worker-instance-name')) return undefined;
         return group;
+      }
+
+      /** routes/login.magic/route.tsx's action: form `action=send`, `email=…`; always answers with a redirect. */
+      async function loginMagic(req: IncomingMessage, res: ServerResponse): Promise<void> {
+        const deployment = store.activeDeployment(environmentId, serviceId);
+        if (!deployment) return sendText(res, 503, 'Application failed to respond');
+        const log = (line: string, severity: 'info' | 'warn' | 'error' = 'info') => store.appendLog(deployment.id, line, severity);
+        const redirect = (location: string) => {
+          res.writeHead(302, { location });
+          res.end();
+        };
+        const form = new URLSearchParams(await readBody(req));
+        const email = (form.get('email') ?? '').trim().toLowerCase();
+        if (form.get('action') !== 'send' || !/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return redirect('/login');
+        const vars = deployment.variables;
+        if (vars['LOGIN_RATE_LIMITS_ENABLED'] !== 'false' && vars['LOGIN_RATE_LIMITS_ENABLED'] !== '0') {
+          const now = Date.now();
+          const recent = (requests.get(email) ?? []).filter((t) => now - t < rateLimit.windowMs);
+          if (recent.length >= rateLimit.perAddress) {
+            log(JSON.stringify({ message: 'Login magic link rate limit exceeded', email, level: 'warn' }), 'warn');
+            return redirect('/login');
+          }
+          requests.set(email, [...recent, now]);
+        }
+        const token = newMagicToken();
+        const origin = (vars['APP_ORIGIN'] ?? url).replace(/\/+$/, '');
+        const m = mailer(deployment);
+        const message = magicLinkEmail(email, `${origin}/magic?token=${token}`);
+        try {
+          await m.send(message, (line) => log(line));
+        } catch (err) {
+          const e = err instanceof Error ? err : new Error(String(err));
+          log(`Failed to send email to ${email}, ${message.subject}. Error ${e.name}: ${e.message}`, 'error');
+          log(JSON.stringify({ message: 'Error sending magic link email', level: 'error', error: JSON.stringify({ name: e.name, message: e.message }) }), 'error');
+          return redirect('/login');
+        }
+        issued.push({ email, token, issuedAt: new Date() });
+        return redirect('/login/magic');
+      }
+
+      /** routes/magic.tsx: the newest unexpired link of an address opens a session; any other goes back to login. */
+      function followMagicLink(req: IncomingMessage, res: ServerResponse): void {
+        const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token') ?? '';
+        const link = issued.find((l) => l.token === token);
+        const newest = link && [...issued].reverse().find((l) => l.email === link.email);
+        const fresh = link && Date.now() - link.issuedAt.getTime() < 30 * 60 * 1000;
+        if (!link || newest !== link || !fresh || link.usedAt) {
+          res.writeHead(302, { location: '/login/magic' });
+          res.end();
+          return;
+        }
+        link.usedAt = new Date();
+        logins.push(link.email);
+        res.writeHead(302, { location: '/', 'set-cookie': `__session=${randomBytes(16).toString('hex')}; Path=/; HttpOnly; SameSite=Lax` });
+        res.end();
       }
 
       async function adminWorkers(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -204,6 +298,8 @@ export async function reserveWebapp(options: { host?: string; port?: number } = 
         faults,
         workerGroups: () => registry.list(),
         workerInstances: () => registry.instances(),
+        magicLinks: () => [...issued],
+        logins: () => [...logins],
         close,
       };
     },
@@ -213,7 +309,9 @@ export async function reserveWebapp(options: { host?: string; port?: number } = 
 function routeOf(method: string, path: string): WebappRoute | undefined {
   if (path === '/healthcheck' && method === 'GET') return 'healthcheck';
   if (path === '/admin/api/v1/workers' && (method === 'GET' || method === 'POST')) return 'admin.workers';
+  if (path === '/magic' && method === 'GET') return 'magic';
   if (method !== 'POST') return undefined;
+  if (path === '/login/magic') return 'login.magic';
   if (path === '/engine/v1/worker-actions/connect') return 'connect';
   if (path === '/engine/v1/worker-actions/heartbeat') return 'heartbeat';
   if (path === '/engine/v1/worker-actions/dequeue') return 'dequeue';

@@ -2,6 +2,8 @@ import { buildCloudConfig } from '../remote/cloud-config';
 import { readAgentScript } from '../remote/agent-script';
 import type { Client } from '@temporalio/client';
 import { createControllerActivities } from './controller';
+import { createEmailActivities } from './email';
+import type { Sealer } from '../codec/sealed-value';
 import { createAgentSession, createDropletActivities } from './droplet';
 import type { DigitalOceanApi } from './digitalocean/client';
 import { toDigitalOceanFailure } from './digitalocean/errors';
@@ -30,6 +32,8 @@ export interface ActivityDeps {
   readonly connectDroplet: (input: { host: string; privateKey: string; pinnedHostKey: string }) => Promise<DropletConnection>;
   readonly secrets: SecretStore;
   readonly redactor: Redactor;
+  /** Opens credentials sealed by the CLI (email secrets) and seals what goes back to it (magic links). */
+  readonly sealer: Sealer;
   readonly railwayDefaults: { readonly projectId: string | undefined; readonly environmentId: string | undefined };
   readonly railwayProjectToken: boolean;
   /** Where the controller runs on Railway, if it does (RAILWAY_PRIVATE_DOMAIN): Postgres is then reached privately. */
@@ -84,6 +88,14 @@ export function createActivities(deps: ActivityDeps) {
       pollIntervalMs: deps.pollIntervalMs,
     }),
     createSecretActivities({ secrets: deps.secrets }),
+    createEmailActivities({
+      railway: deps.railway,
+      webapp: deps.webapp,
+      secrets: deps.secrets,
+      sealer: deps.sealer,
+      redactor: deps.redactor,
+      pollIntervalMs: deps.pollIntervalMs,
+    }),
     createPostgresActivities({
       railway: deps.railway,
       controllerOnRailway: deps.controllerOnRailway ?? { projectId: undefined, environmentId: undefined, privateDomain: undefined },

@@ -1,5 +1,7 @@
 import Table from 'cli-table3';
 import type { Command } from 'commander';
+import { emailStatus, type EmailStatus } from '../controller/email-status';
+import { formatEmailState } from '../shared/email';
 import type { InstallationStatus } from '../shared/lifecycle';
 import { workflowIds } from '../shared/ids';
 import { statusQuery } from '../shared/installation-messages';
@@ -9,9 +11,11 @@ export function registerStatus(program: Command): void {
   installationCommand(program, 'status', "show an installation's desired and observed state, conditions and recent operations").action(
     async (flags: { installation: string; json?: boolean }) => {
       const installationId = parseInstallation(flags.installation);
-      await withClient(async (client) => {
+      await withClient(async (client, config) => {
         const status = await client.workflow.getHandle(workflowIds.installation(installationId)).query(statusQuery);
-        printResult(flags, status, () => formatStatus(status));
+        const railway = status.desired ? { projectId: status.desired.railway.projectId, environmentId: status.desired.railway.environmentId } : {};
+        const email = await emailStatus(client, config, installationId, railway);
+        printResult(flags, { ...status, email }, () => formatStatus(status, email));
       }, installationId);
     },
   );
@@ -19,7 +23,7 @@ export function registerStatus(program: Command): void {
 
 const plain = { style: { head: [] as string[], border: [] as string[] } };
 
-export function formatStatus(s: InstallationStatus): string {
+export function formatStatus(s: InstallationStatus, email?: EmailStatus): string {
   const out: string[] = [];
   const healthy = s.conditions.length > 0 && s.conditions.every((c) => c.status === 'True');
   out.push(`Installation "${s.installationId}": ${s.conditions.length === 0 ? 'not observed yet' : healthy ? 'healthy' : 'NOT healthy'}${s.retiring ? ' (retiring)' : ''}`);
@@ -54,6 +58,7 @@ export function formatStatus(s: InstallationStatus): string {
   }
   const lastHeal = s.healEvents[0];
   if (lastHeal) out.push(`Last heal: ${lastHeal.decision} (${lastHeal.action}) at ${lastHeal.at}: ${lastHeal.reason}`);
+  if (email) out.push('error' in email ? `Email: unknown (${email.error})` : formatEmailState(email));
   out.push(`Repairs in the last hour: ${s.repairs.lastHour}/${s.repairs.capPerHour}${s.repairs.backoffUntil ? `, backing off until ${s.repairs.backoffUntil}` : ''}`);
   return `${out.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import { ConfigError } from '../shared/errors';
+import { createSealer, type Sealer } from './sealed-value';
 
 const ENCODING = 'binary/encrypted';
 const ALGORITHM = 'aes-256-gcm';
@@ -22,6 +23,11 @@ export class EncryptionCodec implements PayloadCodec {
     if (key.length !== 32) throw new ConfigError('TRIGGER_OPS_CODEC_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32).');
     this.#key = key;
     this.keyId = createHash('sha256').update(key).digest('hex').slice(0, 12);
+  }
+
+  /** Seals single credentials with a key derived from this one (see sealed-value.ts). */
+  sealer(): Sealer {
+    return createSealer(this.#key);
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {

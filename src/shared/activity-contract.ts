@@ -46,6 +46,15 @@ export const BOUNDS = {
   cloudInitChunkSeconds: 60,
   /** A Railway redeploy of the webapp and its health check (1–10 min). */
   webappRedeployMs: 12 * MINUTE,
+  /** The webapp's deployments whose logs are searched for printed emails (newest first). */
+  emailLogDeployments: 3,
+  /** Pages of deployment log read per deployment, newest first, and the lines of one page. */
+  emailLogPages: 5,
+  emailLogPageLines: 1000,
+  /** How long `login` looks for the magic link in the log after the webapp accepted the request (log ingestion). */
+  magicLinkLogWaitMs: 1 * MINUTE,
+  /** How long verification watches the log for a console fallback after the webapp accepted the request. */
+  emailFallbackWatchMs: 10 * SECOND,
   /** Deploy log pages searched for the bootstrap banner. */
   bootstrapLogDeployments: 10,
   /** How long a deploy waits for an existing installation's current operation to finish. */
@@ -100,6 +109,8 @@ export const RETRY = {
     maximumInterval: '1 minute',
     nonRetryableErrorTypes: [ErrorType.AuthError, ErrorType.HostKeyMismatch, ErrorType.NotOwned],
   },
+  /** A step that must not happen twice (it sends an email): one attempt; the caller decides. */
+  once: { maximumAttempts: 1, nonRetryableErrorTypes },
   /** Touching something that may be gone (a dead old droplet): a couple of tries, then the caller goes on. */
   bestEffort: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '10 seconds', maximumAttempts: 2, nonRetryableErrorTypes },
 } as const satisfies Record<string, RetryPolicy>;
@@ -131,6 +142,8 @@ const fixed = (ms: number) => () => ms;
 const { digitaloceanRequestMs: DO, railwayRequestMs: RW, webappRequestMs: WEB, temporalRequestMs: TEMPORAL, sshConnectMs: SSH } = BOUNDS;
 const DROPLETS = BOUNDS.dropletsPerInstallation;
 const HOST = { installationId: 'x', ipv4: '127.0.0.1' };
+/** One read of the webapp's logs for printed emails: the deployment list, then every page of each deployment. */
+const EMAIL_LOG_READ = [RW, ...times(BOUNDS.emailLogDeployments * BOUNDS.emailLogPages, RW)];
 
 // Every activity heartbeats on a timer, even a quick call: when its worker dies (SIGKILL, an OOM, a lost container),
 // Temporal retries it elsewhere after HEARTBEAT_TIMEOUT_MS, not after its whole start-to-close (minutes for a call
@@ -186,6 +199,31 @@ export const CONTRACT: Contract = {
     startToCloseMs: fixed(BOUNDS.migrationLockWaitMs + BOUNDS.migrationChainMs + 5 * MINUTE),
     inner: () => [RW, RW, BOUNDS.postgresConnectMs, BOUNDS.migrationLockWaitMs, BOUNDS.migrationChainMs, BOUNDS.migrationWaitersGoneMs],
   },
+
+  // --- the webapp's email (Railway variables and logs, its login form) ---
+  readEmailSettings: { ...readCall, startToCloseMs: fixed(90 * SECOND), inner: () => [RW, RW] },
+  requestLoginLink: {
+    retry: 'once',
+    heartbeat: true,
+    mutating: true,
+    idempotent: false,
+    startToCloseMs: fixed(20 * MINUTE),
+    // Service, variables, the form, the log wait and, at its end, one full read of the logs.
+    inner: () => [RW, RW, WEB, ...EMAIL_LOG_READ, BOUNDS.magicLinkLogWaitMs, ...EMAIL_LOG_READ],
+  },
+  listLoggedEmails: { ...readCall, heartbeat: true, startToCloseMs: fixed(10 * MINUTE), inner: () => [RW, RW, ...EMAIL_LOG_READ] },
+  applyEmailSettings: { ...change, heartbeat: true, startToCloseMs: fixed(3 * MINUTE), inner: () => times(5, RW) },
+  waitForEmailDeployment: { ...waitFor, startToCloseMs: fixed(15 * MINUTE), inner: () => [RW, BOUNDS.webappRedeployMs, RW, RW] },
+  verifyEmailDelivery: {
+    retry: 'once',
+    heartbeat: true,
+    mutating: true,
+    idempotent: false,
+    startToCloseMs: fixed(20 * MINUTE),
+    inner: () => [RW, RW, WEB, ...EMAIL_LOG_READ, BOUNDS.emailFallbackWatchMs, ...EMAIL_LOG_READ],
+  },
+  restoreEmailSettings: { ...undo, startToCloseMs: fixed(17 * MINUTE), inner: () => [RW, RW, RW, RW, BOUNDS.webappRedeployMs, RW, RW] },
+  forgetEmailSnapshot: { ...change, startToCloseMs: fixed(10 * SECOND), inner: () => [] },
 
   // --- DigitalOcean ---
   validateDropletPlacement: { ...readCall, startToCloseMs: fixed(75 * SECOND), inner: () => times(3, DO) },

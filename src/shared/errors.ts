@@ -15,6 +15,7 @@
  * - Retiring: the installation is being torn down; no new operation is accepted.
  * - DeployFailed: a deploy failed and rolled back everything it created.
  * - MigrateFailed: a migrate failed; the new droplet was removed and the old one keeps serving.
+ * - EmailSetFailed: `email set`/`unset` failed after writing; the previous email variables were put back.
  * - RollbackIncomplete: an operation failed and could not undo everything it created (run teardown once fixed).
  * - Expired: a request reached a worker after its sender had stopped waiting for it; it was not carried out.
  * - SchemaMigrationFailed: a migration of the webapp's database chain failed; it is recorded as failed in
@@ -25,7 +26,7 @@
  * - RateLimited: 429; retried after the server's retry-after.
  * - Unavailable: 5xx, a timeout, a refused connection; retried with backoff.
  */
-const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'RollbackIncomplete', 'Expired', 'SchemaMigrationFailed', 'DatabaseConflict'] as const;
+const FINAL = ['InvalidInput', 'ConfigError', 'AuthError', 'Rejected', 'NotFound', 'HostKeyMismatch', 'NotOwned', 'Retiring', 'DeployFailed', 'MigrateFailed', 'EmailSetFailed', 'RollbackIncomplete', 'Expired', 'SchemaMigrationFailed', 'DatabaseConflict'] as const;
 const TRANSIENT = ['RateLimited', 'Unavailable'] as const;
 
 export type ErrorType = (typeof FINAL)[number] | (typeof TRANSIENT)[number];

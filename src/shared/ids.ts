@@ -23,6 +23,11 @@ export const workflowIds = {
   healSchedule: (installationId: string) => `heal:${installationId}`,
   /** The installation's migrate child; one at a time per installation. */
   migrate: (installationId: string) => `migrate:${installationId}`,
+  /** `email set` / `email unset`: one at a time per installation. */
+  email: (installationId: string) => `email:${installationId}`,
+  emailShow: (installationId: string) => `email-show:${installationId}`,
+  login: (installationId: string) => `login:${installationId}`,
+  links: (installationId: string) => `links:${installationId}`,
   /** `trigger-ops db migrate`: the webapp database's migration chain; one at a time per installation. */
   databaseMigrate: (installationId: string) => `db-migrate:${installationId}`,
   /** `trigger-ops db migrate --plan` (read-only). */
@@ -64,5 +69,7 @@ export function secretNames(installationId: string) {
     workerToken: `${base}/worker-token`,
     /** The supervisor's WORKLOAD_TOKEN_SECRET, generated once. */
     workloadTokenSecret: `${base}/workload-token-secret`,
+    /** The webapp's email variables before an `email set`, kept until it succeeds or they are put back. */
+    emailPrevious: `${base}/email-previous`,
   } as const;
 }

@@ -28,6 +28,10 @@ export const WORKFLOW_TYPES = {
   migrate: 'migrate',
   teardown: 'teardown',
   logs: 'logs',
+  configureEmail: 'configureEmail',
+  emailShow: 'emailShow',
+  login: 'login',
+  links: 'links',
   controllerCheck: 'controllerCheck',
   databaseMigrate: 'databaseMigrate',
 } as const;

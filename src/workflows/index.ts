@@ -6,4 +6,8 @@ export { heal } from './heal';
 export { migrate, migrateProgressQuery } from './migrate';
 export { deployPlan } from './plan';
 export { logs, logsInputSchema, type LogsInput, type LogsResult } from './logs';
+export { configureEmail } from './configure-email';
+export { emailShow } from './email-show';
+export { login } from './login';
+export { links } from './links';
 export { databaseMigrate } from './database-migrate';

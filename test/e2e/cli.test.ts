@@ -79,12 +79,17 @@ describe('trigger-ops CLI end to end on the sandbox', () => {
   });
 
   it('status shows the installation as JSON and as a table', async () => {
-    const json = JSON.parse(await cli(['status', '-i', 'e2e', '--json'])) as { desired: { supervisorVersion: string; droplet: { name: string } } };
+    const json = JSON.parse(await cli(['status', '-i', 'e2e', '--json'])) as {
+      desired: { supervisorVersion: string; droplet: { name: string } };
+      email: { configured: boolean; transport: string };
+    };
     assert.equal(json.desired.supervisorVersion, 'v4.5.11');
     assert.equal(json.desired.droplet.name, 'tops-e2e-g1');
+    assert.deepEqual([json.email.configured, json.email.transport], [false, 'console']);
     const table = await cli(['status', '-i', 'e2e']);
     assert.match(table, /supervisor\s+│\s+v4\.5\.11/);
     assert.match(table, /price\s+│\s+\$24\.00\/month/);
+    assert.match(table, /^Email: not configured: the webapp prints magic links to its log/m);
   });
 
   it('upgrade rejects a floating tag with a clear sentence, then upgrades to v4.5.12', async () => {

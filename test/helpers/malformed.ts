@@ -93,11 +93,29 @@ export function workflowCases(installed: { desired: DesiredState }): Record<keyo
     teardown: malformed({ installationId: 'door-new', forgetSecrets: false }, 'installationId'),
     logs: malformed({ installationId: 'door', source: 'all' }, 'installationId'),
     controllerCheck: malformed({ reason: 'probe' }, 'reason'),
+    configureEmail: malformed(emailBase, 'installationId', [
+      { label: 'an SMTP port out of range', args: input({ ...emailBase, settings: { ...emailBase.settings, SMTP_PORT: 70000 } }), names: /^input\.settings\.SMTP_PORT: must be a port number from 1 to 65535$/ },
+      { label: 'a FROM_EMAIL that is no address', args: input({ ...emailBase, settings: { ...emailBase.settings, FROM_EMAIL: 'Trigger' } }), names: /^input\.settings\.FROM_EMAIL: must be an email address/ },
+      { label: 'an unknown transport', args: input({ ...emailBase, settings: { transport: 'sendgrid' } }), names: /^input\.settings\.transport: must be one of resend, smtp, aws-ses, none/ },
+      { label: 'a secret in plain text', args: input({ ...emailBase, settings: { transport: 'resend', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: 'ops@example.com', RESEND_API_KEY: 're_plaintextkey123' } }), names: /^input\.settings\.RESEND_API_KEY: must be a sealed value/ },
+    ]),
+    emailShow: malformed({ installationId: 'door' }, 'installationId'),
+    login: malformed({ installationId: 'door', email: 'you@example.com' }, 'installationId', [
+      { label: 'an email that is no address', args: input({ installationId: 'door', email: 'you' }), names: /^input\.email: must be an email address/ },
+    ]),
+    links: malformed({ installationId: 'door' }, 'installationId', [
+      { label: 'a since that is no time', args: input({ installationId: 'door', since: 'yesterday' }), names: /^input\.since: / },
+    ]),
     databaseMigrate: malformed({ installationId: 'door', plan: true }, 'installationId', [
       { label: 'a version that is no release tag', args: input({ installationId: 'door', version: 'latest' }), names: /^input\.version: must be a release tag such as "v4\.5\.12"$/ },
     ]),
   };
 }
+
+const emailBase = {
+  installationId: 'door',
+  settings: { transport: 'smtp', FROM_EMAIL: 'login@example.com', REPLY_TO_EMAIL: 'ops@example.com', SMTP_HOST: 'smtp.example.com', SMTP_PORT: 587, SMTP_SECURE: false },
+};
 
 /** A carried state that is valid except for its queue. */
 function carriedWith(queue: unknown) {

@@ -38,8 +38,20 @@ export function secretValues(world: World, extra: readonly string[] = []): strin
       }
     }
   }
+  for (const token of linkValues(world)) values.add(token);
   return [...values];
 }
+
+/**
+ * Every magic link the webapp issued in a world, as the tokens that make them credentials (a link is
+ * `<origin>/magic?token=<token>`): no history, log or error may contain one.
+ */
+export function linkValues(world: World): string[] {
+  return world.sandbox.webapp.magicLinks().map((l) => l.token);
+}
+
+/** Magic-link URLs in any text: scanned for wherever a link must not appear. */
+export const MAGIC_LINK_PATTERN = /\/magic\?token=[A-Za-z0-9_-]{8,}/;
 
 /**
  * Fails naming where (never the value) when any of `secrets` appears in `text`: for what the controller shows or

@@ -153,7 +153,13 @@ export interface RailwayApi {
   listDeployments(query: DeploymentListQuery): Promise<RailwayDeployment[]>;
   latestDeployment(query: Omit<DeploymentListQuery, 'first'>): Promise<RailwayDeployment | undefined>;
   getDeployment(id: string): Promise<RailwayDeployment>;
-  deploymentLogs(deploymentId: string, options?: { readonly filter?: string; readonly limit?: number }): Promise<RailwayLogLine[]>;
+  /** The newest `limit` lines between startDate and endDate (ISO, inclusive), oldest first. */
+  deploymentLogs(
+    deploymentId: string,
+    options?: { readonly filter?: string; readonly limit?: number; readonly startDate?: string; readonly endDate?: string },
+  ): Promise<RailwayLogLine[]>;
+  /** Sets the service's variables to exactly these (`replace`: every other one is deleted), in one change. */
+  replaceVariables(target: RailwayVariableTarget, variables: Readonly<Record<string, string>>): Promise<void>;
   /** Deploys the service's current source and variables; returns the new deployment's id. */
   deployService(environmentId: string, serviceId: string): Promise<string>;
   redeployDeployment(id: string): Promise<RailwayDeployment>;
@@ -230,6 +236,11 @@ export function createRailwayApi(client: RailwayGraphqlClient): RailwayApi {
         input: { ...target(t), variables, replace: false, skipDeploys: options.skipDeploys ?? false },
       });
     },
+    async replaceVariables(t, variables) {
+      await call('VariableCollectionUpsert', VARIABLE_COLLECTION_UPSERT_MUTATION, schemas.upsert, {
+        input: { ...target(t), variables, replace: true, skipDeploys: false },
+      });
+    },
     async deleteVariable(t, name) {
       await call('VariableDelete', VARIABLE_DELETE_MUTATION, schemas.delete, { input: { ...target(t), name } });
     },
@@ -245,6 +256,8 @@ export function createRailwayApi(client: RailwayGraphqlClient): RailwayApi {
         deploymentId,
         ...(options.filter !== undefined && { filter: options.filter }),
         ...(options.limit !== undefined && { limit: options.limit }),
+        ...(options.startDate !== undefined && { startDate: options.startDate }),
+        ...(options.endDate !== undefined && { endDate: options.endDate }),
       });
       return r.deploymentLogs.map((l) => ({ timestamp: l.timestamp, message: l.message, severity: l.severity ?? undefined }));
     },

@@ -115,8 +115,8 @@ export const DEPLOYMENT_QUERY = /* GraphQL */ `
 `;
 
 export const DEPLOYMENT_LOGS_QUERY = /* GraphQL */ `
-  query DeploymentLogs($deploymentId: String!, $filter: String, $limit: Int) {
-    deploymentLogs(deploymentId: $deploymentId, filter: $filter, limit: $limit) {
+  query DeploymentLogs($deploymentId: String!, $filter: String, $limit: Int, $startDate: DateTime, $endDate: DateTime) {
+    deploymentLogs(deploymentId: $deploymentId, filter: $filter, limit: $limit, startDate: $startDate, endDate: $endDate) {
       timestamp
       message
       severity

@@ -4,6 +4,9 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\btr_pat_[0-9A-Za-z]{8,}/g, // Trigger.dev personal access token
   /\bdop_v1_[0-9a-f]{16,}/g, // DigitalOcean personal access token
   /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+  /(?<=[?&](?:token|code)=)[^\s&#"'<>)\]]{8,}/g, // a magic link's or an invitation's token
+  /\bre_[A-Za-z0-9_]{8,}/g, // Resend API key
+  /\bsealed:v1:[A-Za-z0-9_-]{38,}/g, // a sealed credential: opaque, but nobody needs to see it
 ];
 
 /**

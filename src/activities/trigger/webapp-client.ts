@@ -29,6 +29,12 @@ export type CreateWorkerGroupResult =
   | { readonly outcome: 'exists'; readonly workerGroup: WorkerGroupSummary | undefined };
 
 export interface WebappClient {
+  /**
+   * The login form's action (POST /login/magic, `action=send`, `email=…`). The webapp answers with a redirect
+   * either way: to /login/magic when it sent the link, back to /login (with the error in its session) when it did
+   * not (rate limited, sending failed, a bad address).
+   */
+  requestMagicLink(email: string): Promise<{ readonly sent: boolean; readonly status: number }>;
   /** GET /healthcheck: healthy only on 200. Never throws. */
   healthcheck(): Promise<{ readonly healthy: boolean; readonly status: number | undefined }>;
   /**
@@ -104,6 +110,20 @@ export function createWebappClient(options: WebappClientOptions): WebappClient {
   }
 
   return {
+    async requestMagicLink(email) {
+      const res = await send('requestMagicLink', '/login/magic', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ action: 'send', email }).toString(),
+        redirect: 'manual',
+      });
+      await res.arrayBuffer();
+      if (res.status >= 300 && res.status < 400) {
+        const location = new URL(res.headers.get('location') ?? '/', base).pathname;
+        return { sent: location === '/login/magic', status: res.status };
+      }
+      return fail('requestMagicLink', res);
+    },
     async healthcheck() {
       try {
         const res = await send('healthcheck', '/healthcheck', { method: 'GET' });
