@@ -37,9 +37,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     dataConverter: workerDataConverter(options.codec),
     maxConcurrentActivityTaskExecutions: 20,
-    maxCachedWorkflows: 100,
-    // DigitalOcean allows 250 requests a minute per token; this holds for every worker on the queue together.
-    maxTaskQueueActivitiesPerSecond: 3,
+    // Every installation has a long-lived workflow: 1,000 of them stay cached (a few hundred KB each) rather than
+    // being replayed from history on every heal.
+    maxCachedWorkflows: 1200,
+    // For every worker on the queue together. A heal check (one activity a minute per installation) makes no
+    // DigitalOcean request of its own while healthy (the shared list), so 1,000 installations need ~17 a second;
+    // DigitalOcean's own 250 a minute is kept by that sharing, and a 429 waits for retry-after (RETRY.call).
+    maxTaskQueueActivitiesPerSecond: 40,
     // Time for an SSH step to finish on shutdown.
     shutdownGraceTime: '20 seconds',
     shutdownForceTime: '30 seconds',
