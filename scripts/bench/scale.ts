@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bundleWorkflows } from '../bundle-workflows';
 import { startSandbox, type Sandbox } from '../../sandbox';
-import { healScheduleOptions } from '../../src/activities/temporal';
+import { healScheduleOptions, healScheduleSpec } from '../../src/activities/temporal';
 import { createInstallationKeys } from '../../src/activities/secrets/installation-keys';
 import type { SecretStore } from '../../src/activities/secrets/store';
 import { desiredSupervisorConfig } from '../../src/activities/droplet/supervisor-config';
@@ -240,12 +240,22 @@ export async function runScale(options: ScaleOptions) {
     const load1 = loadavg()[0] ?? 0;
 
     note('scale: collecting heal runs, checks and schedules…');
+    // Runs scheduled inside the window may start (and reach visibility) a little after it.
+    await sleep(10_000);
     const lags: number[] = [];
-    const runs = temporal.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.heal}' AND StartTime >= '${new Date(t0).toISOString()}' AND StartTime < '${new Date(t1).toISOString()}'`, pageSize: 1000 });
+    const runs = temporal.client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPES.heal}' AND StartTime >= '${new Date(t0 - 60_000).toISOString()}'`, pageSize: 1000 });
     for await (const run of runs) {
       const scheduled = run.searchAttributes['TemporalScheduledStartTime']?.[0];
-      if (scheduled instanceof Date) lags.push(run.startTime.getTime() - scheduled.getTime());
+      if (!(scheduled instanceof Date) || scheduled.getTime() < t0 || scheduled.getTime() >= t1) continue;
+      lags.push(run.startTime.getTime() - scheduled.getTime());
     }
+    // Every action the schedules were due to take in the window: interval spec times are multiples of the interval
+    // since the epoch, plus the installation's offset.
+    const intervalMs = healIntervalSeconds * 1000;
+    const expected = seeded.reduce((sum, { id }) => {
+      const offset = healScheduleSpec(id, healIntervalSeconds).offsetMs;
+      return sum + (Math.ceil((t1 - offset) / intervalMs) - Math.ceil((t0 - offset) / intervalMs));
+    }, 0);
     const checks: number[] = [];
     const outcomes: Record<string, number> = {};
     await eachLimited(seeded, SEED_CONCURRENCY, async ({ id }) => {
@@ -265,7 +275,6 @@ export async function runScale(options: ScaleOptions) {
       missedCatchup += d.info.numActionsMissedCatchupWindow;
       overlapSkipped += d.info.numActionsSkippedOverlap;
     });
-    const expected = Math.floor(elapsedS / healIntervalSeconds) * n;
     const cpuPct = (a?: { cpuSeconds: number }, b?: { cpuSeconds: number }) => (a && b ? round(((b.cpuSeconds - a.cpuSeconds) / elapsedS) * 100) : NaN);
     const light = sandbox.light?.totals();
     return {
@@ -273,7 +282,8 @@ export async function runScale(options: ScaleOptions) {
       minutes,
       heal_interval_seconds: healIntervalSeconds,
       heal_runs: lags.length,
-      heal_runs_expected_at_least: expected,
+      heal_runs_due: expected,
+      heal_runs_missing: expected - lags.length,
       lag_p50_ms: round(percentile(lags, 50)),
       lag_p99_ms: round(percentile(lags, 99)),
       lag_max_ms: round(lags.length ? Math.max(...lags) : NaN),
@@ -282,6 +292,7 @@ export async function runScale(options: ScaleOptions) {
       heal_p50_ms: round(percentile(checks, 50)),
       heal_p99_ms: round(percentile(checks, 99)),
       worker_rss_mb: round(rss.length ? Math.max(...rss) : NaN),
+      worker_rss_mb_start: round(w0?.rssMb ?? NaN),
       worker_rss_mb_end: round(w1?.rssMb ?? NaN),
       worker_cpu_pct: cpuPct(w0, w1),
       server_cpu_pct: cpuPct(s0, s1),
