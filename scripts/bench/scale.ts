@@ -34,6 +34,8 @@ export interface ScaleOptions {
   readonly minutes: number;
   /** The heal schedules' interval (60 s in production; the CI-sized run uses less to see several cycles). */
   readonly healIntervalSeconds: number;
+  /** Extra environment of the worker process (e.g. NODE_OPTIONS to bound its heap). */
+  readonly workerEnv?: Readonly<Record<string, string>>;
 }
 
 /** The version the sandbox's seeded droplets run (its registry serves it). */
@@ -200,6 +202,7 @@ export async function runScale(options: ScaleOptions) {
       TRIGGER_OPS_CODEC_KEY: codecKey.toString('base64'),
       TRIGGER_OPS_DATA_DIR: dataDir,
       TRIGGER_OPS_WORKFLOW_BUNDLE: bundle.path,
+      ...options.workerEnv,
     });
     const w = worker;
     for (let t = 0; !/worker polling/.test(w.output()); t++) {
