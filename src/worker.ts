@@ -25,6 +25,8 @@ export interface CreateWorkerOptions {
   readonly deps: ActivityDeps;
   /** A pre-built bundle (tests, production image); otherwise the workflows are bundled from source at start. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Workflows kept in memory (TRIGGER_OPS_MAX_CACHED_WORKFLOWS); default 150. */
+  readonly maxCachedWorkflows?: number;
 }
 
 /** The worker: activities from their dependencies, workflows, the codec, and limits for a low-volume controller. */
@@ -37,9 +39,9 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     dataConverter: workerDataConverter(options.codec),
     maxConcurrentActivityTaskExecutions: 20,
-    // Every installation has a long-lived workflow: 1,000 of them stay cached (a few hundred KB each) rather than
-    // being replayed from history on every heal.
-    maxCachedWorkflows: 1200,
+    // About 1-2 MB each (the scale bench: 1,000 cached installations took the worker past 2.5 GB). An installation
+    // that is not cached replays its history on its next heal, which continue-as-new keeps short.
+    maxCachedWorkflows: options.maxCachedWorkflows ?? 150,
     // For every worker on the queue together. A heal check (one activity a minute per installation) makes no
     // DigitalOcean request of its own while healthy (the shared list), so 1,000 installations need ~17 a second;
     // DigitalOcean's own 250 a minute is kept by that sharing, and a 429 waits for retry-after (RETRY.call).

@@ -261,8 +261,14 @@ export async function runScale(options: ScaleOptions) {
     }, 0);
     const checks: number[] = [];
     const outcomes: Record<string, number> = {};
+    // A query or describe that fails (a worker past its limits) is counted, not fatal: the figures say so.
+    let unanswered = 0;
     await eachLimited(seeded, SEED_CONCURRENCY, async ({ id }) => {
-      const st = await temporal.client.workflow.getHandle(workflowIds.installation(id)).query(statusQuery);
+      const st = await temporal.client.workflow.getHandle(workflowIds.installation(id)).query(statusQuery).catch(() => undefined);
+      if (!st) {
+        unanswered += 1;
+        return;
+      }
       for (const r of st.recent) {
         if (r.kind !== 'heal' || r.details?.['source'] !== 'schedule') continue;
         const requested = Date.parse(r.requestedAt);
@@ -274,7 +280,11 @@ export async function runScale(options: ScaleOptions) {
     let missedCatchup = 0;
     let overlapSkipped = 0;
     await eachLimited(seeded, SEED_CONCURRENCY, async ({ id }) => {
-      const d = await temporal.client.schedule.getHandle(workflowIds.healSchedule(id)).describe();
+      const d = await temporal.client.schedule.getHandle(workflowIds.healSchedule(id)).describe().catch(() => undefined);
+      if (!d) {
+        unanswered += 1;
+        return;
+      }
       missedCatchup += d.info.numActionsMissedCatchupWindow;
       overlapSkipped += d.info.numActionsSkippedOverlap;
     });
@@ -291,6 +301,7 @@ export async function runScale(options: ScaleOptions) {
       lag_p99_ms: round(percentile(lags, 99)),
       lag_max_ms: round(lags.length ? Math.max(...lags) : NaN),
       heal_checks: checks.length,
+      status_or_schedule_unanswered: unanswered,
       heal_outcomes: outcomes,
       heal_p50_ms: round(percentile(checks, 50)),
       heal_p99_ms: round(percentile(checks, 99)),

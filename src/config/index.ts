@@ -26,6 +26,8 @@ export interface Config {
   readonly codecKey: string | undefined;
   /** Absolute path of a pre-built workflow bundle; undefined means bundle from source. */
   readonly workflowBundle: string | undefined;
+  /** Workflows the worker keeps cached (TRIGGER_OPS_MAX_CACHED_WORKFLOWS). */
+  readonly maxCachedWorkflows: number;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly droplet: { readonly sshPort: number };
   readonly pollIntervalMs: number;
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     dataDir: resolve(e.TRIGGER_OPS_DATA_DIR),
     codecKey: e.TRIGGER_OPS_CODEC_KEY,
     workflowBundle: e.TRIGGER_OPS_WORKFLOW_BUNDLE === undefined ? undefined : resolve(e.TRIGGER_OPS_WORKFLOW_BUNDLE),
+    maxCachedWorkflows: e.TRIGGER_OPS_MAX_CACHED_WORKFLOWS,
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
     pollIntervalMs: e.TRIGGER_OPS_POLL_INTERVAL_MS,
