@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { freePort } from '../src/controller/ports';
 import { startDigitalOceanApi, type DigitalOceanApiOptions, type DigitalOceanSandbox } from './digitalocean';
 import { createDropletHosts, type DropletHosts, type DropletHostsOptions } from './droplets';
+import { createLightDropletHosts, type LightDropletHosts } from './droplets/light';
 import type { RailwayApiOptions } from './railway';
 import { createTimings, type SandboxTimings, type TimingsOption } from './timings';
 import { ensureSandboxTls } from './tls';
@@ -40,6 +41,11 @@ export interface SandboxOptions {
   readonly digitalocean?: Omit<DigitalOceanApiOptions, 'hosts'>;
   readonly droplets?: Omit<DropletHostsOptions, 'baseDir' | 'sshPort'>;
   /**
+   * Every droplet DigitalOcean creates is a light one (sandbox/droplets/light.ts): thousands fit in this process,
+   * and they answer a healthy heal check only. For the scale bench; `droplets` then has none.
+   */
+  readonly lightDroplets?: boolean;
+  /**
    * Where the sandbox's CA and server certificate are kept: made once there and reused, so a CA that a client was
    * told to trust stays good across restarts. `<dir>/tls` by default (so new with every temporary dir).
    */
@@ -57,6 +63,8 @@ export interface Sandbox {
   /** Amazon SES v2, where the webapp sends when EMAIL_TRANSPORT=aws-ses (its key pair: `ses.accessKeyId` / `ses.secretAccessKey`). */
   readonly ses: SesApi;
   readonly droplets: DropletHosts;
+  /** The light droplets, when `lightDroplets` was asked for. */
+  readonly light: LightDropletHosts | undefined;
   /** The timing table in use; `timings.force('imagePull', 90_000, { times: 1 })` changes one duration from now on. */
   readonly timings: SandboxTimings;
   /** Environment variables that point trigger-ops at this sandbox (they contain the stand-ins' tokens). */
@@ -103,6 +111,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.push(() => resend.close());
     const ses = await startSesApi();
     cleanups.push(() => ses.close());
+    const light = options.lightDroplets
+      ? createLightDropletHosts({ baseDir: join(dir, 'light-droplets'), sshPort, heartbeatMs: () => draw('supervisorHeartbeat') })
+      : undefined;
+    if (light) cleanups.push(() => light.close());
     const platform = await startTriggerPlatform({
       railway: {
         deployTimings: () => deployPhases(draw('railwayRedeploy')),
@@ -114,7 +126,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     cleanups.push(() => platform.close());
     const tls = ensureSandboxTls(options.tlsDir ?? join(dir, 'tls'));
     const digitalocean = await startDigitalOceanApi({
-      hosts: droplets,
+      hosts: light ?? droplets,
       tls,
       bootDelayMs: () => draw('dropletCreate'),
       actionDelayMs: () => draw('dropletAction'),
@@ -142,7 +154,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       // The stand-in lists a droplet as soon as it exists (unless a test injects a lag): a short window will do.
       TRIGGER_OPS_CREATE_SETTLE_SECONDS: '5',
     };
-    return { digitalocean, railway: platform.railway, webapp: platform.webapp, resend, ses, droplets, timings, env, close };
+    return { digitalocean, railway: platform.railway, webapp: platform.webapp, resend, ses, droplets, light, timings, env, close };
   } catch (err) {
     await close();
     throw err;

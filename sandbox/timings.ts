@@ -118,6 +118,8 @@ export interface SandboxTimings {
   force(name: TimingName, ms: number, options?: ForceOptions): () => void;
   /** Back to the profile's range for `name`, or for every duration. */
   release(name?: TimingName): void;
+  /** The durations drawn so far (the last 10,000 at least), in order, with when (epoch ms): what a run waited for. */
+  drawn(): readonly { readonly name: TimingName; readonly ms: number; readonly at: number }[];
 }
 
 function checkMs(name: string, ms: number): number {
@@ -153,6 +155,13 @@ export function createTimings(option: TimingsOption): SandboxTimings {
   if (!isTimingProfile(profile)) throw new Error(`timings profile must be one of ${TIMING_PROFILES.join(', ')}; got "${String(profile)}"`);
   const random = spec.seed === undefined ? Math.random : seededRandom(spec.seed);
   const forced = new Map<TimingName, Forced>();
+  const log: { name: TimingName; ms: number; at: number }[] = [];
+  // A sandbox left running (npm start) draws a dequeue wait a second per supervisor: the log keeps the recent ones.
+  const record = (name: TimingName, ms: number) => {
+    if (log.length >= 20_000) log.splice(0, 10_000);
+    log.push({ name, ms, at: Date.now() });
+    return ms;
+  };
 
   const force = (name: TimingName, ms: number, options: ForceOptions = {}): (() => void) => {
     const entry: Forced = { ms: checkMs(checkName(name), ms), remaining: options.times ?? Infinity };
@@ -170,11 +179,12 @@ export function createTimings(option: TimingsOption): SandboxTimings {
       const f = forced.get(name);
       if (f) {
         if (--f.remaining <= 0) forced.delete(name);
-        return f.ms;
+        return record(name, f.ms);
       }
       const [min, max] = TIMING_TABLE[name][profile];
-      return min === max ? min : Math.round(min + random() * (max - min));
+      return record(name, min === max ? min : Math.round(min + random() * (max - min)));
     },
+    drawn: () => [...log],
     range(name) {
       const f = forced.get(name);
       return f ? [f.ms, f.ms] : TIMING_TABLE[name][profile];

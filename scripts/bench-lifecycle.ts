@@ -9,7 +9,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { DefaultLogger, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import Table from 'cli-table3';
 import { EXTERNAL_SYSTEMS, startCallMeter, type CallMeter, type ExternalSystem } from '../src/activities/call-meter';
 import { resourceNames, workflowIds } from '../src/shared/ids';
@@ -23,13 +23,22 @@ import { waitFor } from '../test/helpers/wait';
 import { createFloorActivities } from './bench/floor-activities';
 import { MIGRATIONS_TARGET_S, runMigrationsBench, type MigrationsFigures } from './bench/migrations';
 import type { floor as floorWorkflow } from './bench/floor-workflow';
+import { REALISTIC_DEPLOY_TARGET, runRealistic, type RealisticReport } from './bench/realistic';
+import { runScale, type ScaleFigures, type ScaleOptions } from './bench/scale';
 
 const OPERATIONS = ['deploy', 'heal_healthy', 'heal_repair', 'upgrade', 'migrate', 'teardown'] as const;
 type Operation = (typeof OPERATIONS)[number];
-const SECTIONS = ['operations', 'floor', 'overhead_ratio', 'upgrade_unavailability', 'kill_to_healthy', 'migrations', 'targets'] as const;
+const SECTIONS = ['operations', 'floor', 'overhead_ratio', 'upgrade_unavailability', 'kill_to_healthy', 'migrations', 'realistic', 'scale', 'targets'] as const;
 const DEFAULT_BASELINE = join(__dirname, '..', 'bench', 'baseline.json');
 /** Item 4 of issue 20: reported, not asserted. */
 const OVERHEAD_TARGET = 1.5;
+const SCALE_TARGETS = { installations: 1000, lagP99Ms: 5000, workerRssMb: 400, doCallsPerHour: 5000 } as const;
+
+/** The scale part's size: the full run's default, and the CI-sized one (`--quick`: a few cycles in well under a minute). */
+const SCALE_DEFAULTS = {
+  full: { installations: 100, minutes: 3, healIntervalSeconds: 60 },
+  quick: { installations: 3, minutes: 0.4, healIntervalSeconds: 8 },
+} as const satisfies Record<string, ScaleOptions>;
 
 /**
  * How many times each operation runs (the median is reported). Deploys beyond the first and their teardowns are
@@ -50,6 +59,8 @@ export const LEGEND = {
   upgrade_unavailability: 'supervisor unavailability during an upgrade: the agent\'s downtime, the controller\'s not-connected time, and the largest gap between webapp heartbeats (normal interval for scale)',
   kill_to_healthy: 'killed supervisor with a 1 s heal interval: kill → container running again, → first heartbeat from the new process, → a heal check reporting all conditions True',
   migrations: 'a fresh PostgreSQL 15 database, the whole vendored v4.5.12 chain (count migrations): ours_s by our applier (one session, batched), psql_per_file_s by one `psql -f` process per file (--quick leaves it out: null), ratio = psql / ours; rtt_ms 20 goes through a local proxy holding each chunk 10 ms each way',
+  realistic: 'full run only: deploy, upgrade (v4.5.11 → v4.5.12) and migrate (→ s-4vcpu-8gb) on realistic timings, each in its own world, all three at once: wall time against the critical path of the waits the sandbox drew in that run, max(droplet create, boot + cloud-init) + image pulls + supervisor connects (target: deploy ≤ 1.1×)',
+  scale: 'N installations (seeded light droplets) healed by their schedules on one `trigger-ops worker` process and the embedded Temporal server for M minutes, DigitalOcean\'s rate limits on: lag = heal run start − its TemporalScheduledStartTime; heal = the check\'s signal received → recorded; worker RSS is the peak, CPU % of one core over the window; skipped = missed-catch-up + overlap-skipped actions of all schedules',
 } as const;
 
 type Calls = Record<ExternalSystem, number>;
@@ -279,7 +290,7 @@ async function killToHealthy(world: World, id: string, dropletId: number, instan
   };
 }
 
-type Figures = Awaited<ReturnType<typeof runBench>>;
+type Figures = Awaited<ReturnType<typeof runBench>> & { readonly realistic: RealisticReport | null; readonly scale: ScaleFigures };
 
 function migrationTargets(m: MigrationsFigures) {
   const at20 = m.rtt_ms['20']?.ours_s ?? Number.NaN;
@@ -292,10 +303,20 @@ function targetsOf(f: Figures) {
     return { target: `${op}: overhead ≤ ${OVERHEAD_TARGET}× floor`, actual, met: actual <= OVERHEAD_TARGET, by: round2(actual - OVERHEAD_TARGET) };
   });
   const calls = f.operations.heal_healthy.calls;
+  const sc = f.scale;
+  const atMost = (target: string, actual: number, limit: number) => ({ target, actual, met: actual <= limit, by: round(actual - limit) });
   return [
     ...overhead,
     { target: 'heal_healthy: 1 SSH session', actual: calls.ssh, met: calls.ssh === 1, by: calls.ssh - 1 },
     { target: 'heal_healthy: 1 webapp call', actual: calls.webapp, met: calls.webapp === 1, by: calls.webapp - 1 },
+    // The DigitalOcean read is shared: a healthy check makes at most the list read it happened to start.
+    atMost('heal_healthy: DigitalOcean calls shared (≤ 1)', calls.digitalocean, 1),
+    ...(f.realistic ? [atMost(`realistic deploy: ≤ ${REALISTIC_DEPLOY_TARGET}× its unavoidable waits`, f.realistic.deploy.ratio, REALISTIC_DEPLOY_TARGET)] : []),
+    { target: `scale: ${SCALE_TARGETS.installations} installations`, actual: sc.installations, met: sc.installations >= SCALE_TARGETS.installations, by: sc.installations - SCALE_TARGETS.installations },
+    atMost(`scale: p99 schedule lag ≤ ${SCALE_TARGETS.lagP99Ms} ms`, sc.lag_p99_ms, SCALE_TARGETS.lagP99Ms),
+    atMost(`scale: worker RSS ≤ ${SCALE_TARGETS.workerRssMb} MB`, sc.worker_rss_mb, SCALE_TARGETS.workerRssMb),
+    atMost(`scale: DigitalOcean calls/hour < ${SCALE_TARGETS.doCallsPerHour}`, sc.do_calls_per_hour, SCALE_TARGETS.doCallsPerHour - 1),
+    atMost('scale: no heal skipped or missing', sc.skipped + sc.heal_runs_missing, 0),
   ];
 }
 
@@ -354,6 +375,33 @@ function printTables(report: ReturnType<typeof reportOf>, only: string | undefin
     out.push(t.toString());
   }
   if (show('migrations')) out.push(migrationsTable(report.migrations, style));
+  if (show('realistic') && report.realistic) {
+    const t = new Table({ head: ['realistic timings', 'wall ms', 'unavoidable ms', 'wall / unavoidable', 'create', 'boot', 'cloud-init', 'pull', 'connect'], ...style });
+    for (const [op, r] of Object.entries(report.realistic)) {
+      const d = r.drawn_ms;
+      t.push([op, r.wall_ms, r.unavoidable_ms, r.ratio, d.dropletCreate, d.dropletBoot, d.cloudInit, d.imagePull, d.supervisorConnect]);
+    }
+    out.push(t.toString());
+  }
+  if (show('scale')) {
+    const c = report.scale;
+    const t = new Table({ head: [`scale: ${c.installations} installations, ${c.minutes} min, heal every ${c.heal_interval_seconds} s`, 'value'], ...style });
+    t.push(
+      ['heal runs started / due in the window (missing)', `${c.heal_runs} / ${c.heal_runs_due} (${c.heal_runs_missing})`],
+      ['schedule lag p50 / p99 / max ms', `${c.lag_p50_ms} / ${c.lag_p99_ms} / ${c.lag_max_ms}`],
+      ['heal check p50 / p99 ms', `${c.heal_p50_ms} / ${c.heal_p99_ms}`],
+      ['heal check outcomes', JSON.stringify(c.heal_outcomes)],
+      ['worker RSS start / peak / end MB', `${c.worker_rss_mb_start} / ${c.worker_rss_mb} / ${c.worker_rss_mb_end}`],
+      ['worker CPU % (of one core)', c.worker_cpu_pct],
+      ['Temporal server CPU % (of one core)', c.server_cpu_pct],
+      ['DigitalOcean calls (per hour), 429s', `${c.do_calls} (${c.do_calls_per_hour}/h), ${c.do_rate_limited}`],
+      ['Railway calls per hour', c.railway_calls_per_hour],
+      ['skipped (missed catch-up / overlap)', `${c.skipped} (${c.skipped_missed_catchup} / ${c.skipped_overlap})`],
+      ['SSH commands answered (2 a check), refused', `${c.ssh_commands}, ${c.ssh_refused_commands}`],
+      ['machine: cores, CPU busy %, load 1 min start → end', `${c.machine.cores}, ${c.machine.cpu_busy_pct}, ${c.machine.loadavg_1m_start} → ${c.machine.loadavg_1m_end}`],
+    );
+    out.push(t.toString());
+  }
   if (show('targets')) {
     const t = new Table({ head: ['target', 'actual', 'met', 'by'], ...style });
     for (const g of report.targets) if (ops.length !== 1 || g.target.startsWith(ops[0] ?? '')) t.push([g.target, g.actual, g.met ? 'met' : 'MISSED', g.by > 0 ? `+${g.by}` : g.by]);
@@ -370,6 +418,11 @@ function printTables(report: ReturnType<typeof reportOf>, only: string | undefin
 
 function reportOf(f: Figures, migrations: MigrationsFigures, quick: boolean, compare: object | undefined) {
   const base = { ...f, migrations, targets: [...targetsOf(f), ...migrationTargets(migrations)], runs: { quick, ...(quick ? REPETITIONS.quick : REPETITIONS.full) } };
+  // Scale figures of different N or M are not comparable (the JSON still has both).
+  if (compare && (compare as { scale?: { installations?: number } }).scale?.installations !== f.scale.installations) {
+    const { scale: _scale, ...rest } = compare as Record<string, unknown>;
+    compare = rest;
+  }
   return { ...base, legend: LEGEND, ...(compare ? { compare: compareWith(base, compare) } : {}) };
 }
 
@@ -381,8 +434,18 @@ async function main(): Promise<void> {
     .option('--only <name>', `print one section (${SECTIONS.join(', ')}) or one operation (${OPERATIONS.join(', ')})`)
     .option('--compare [file]', 'also print each figure as a ratio to a baseline run', false)
     .option('--save-baseline [file]', 'write this run\'s figures as the baseline', false)
+    .option('--no-realistic', 'skip the realistic-timings part of a full run (it takes about 5 minutes)')
+    .option('--installations <n>', `scale: installations on one worker (default ${SCALE_DEFAULTS.full.installations}, --quick ${SCALE_DEFAULTS.quick.installations})`, positive('--installations', true))
+    .option('--minutes <m>', `scale: minutes of heal cycles measured (default ${SCALE_DEFAULTS.full.minutes}, --quick ${SCALE_DEFAULTS.quick.minutes})`, positive('--minutes', false))
+    .option('--heal-interval <s>', `scale: the heal schedules' interval in seconds (default ${SCALE_DEFAULTS.full.healIntervalSeconds}, --quick ${SCALE_DEFAULTS.quick.healIntervalSeconds})`, positive('--heal-interval', true))
     .parse();
-  const opts = program.opts<{ json?: boolean; quick?: boolean; only?: string; compare: string | boolean; saveBaseline: string | boolean }>();
+  const opts = program.opts<{ json?: boolean; quick?: boolean; only?: string; compare: string | boolean; saveBaseline: string | boolean; installations?: number; minutes?: number; healInterval?: number; realistic: boolean }>();
+  const scaleDefaults = opts.quick ? SCALE_DEFAULTS.quick : SCALE_DEFAULTS.full;
+  const scaleOptions: ScaleOptions = {
+    installations: opts.installations ?? scaleDefaults.installations,
+    minutes: opts.minutes ?? scaleDefaults.minutes,
+    healIntervalSeconds: opts.healInterval ?? scaleDefaults.healIntervalSeconds,
+  };
   const only = opts.only;
   if (only && !(SECTIONS as readonly string[]).includes(only) && !(OPERATIONS as readonly string[]).includes(only)) {
     program.error(`--only ${only}: expected one of ${[...SECTIONS, ...OPERATIONS].join(', ')}`);
@@ -397,8 +460,13 @@ async function main(): Promise<void> {
     return;
   }
   const lifecycle = await runBench(Boolean(opts.quick));
+  // One part after another, not beside each other: each would disturb the others' timings.
+  const realisticOn = !opts.quick && opts.realistic;
+  if (realisticOn) note('realistic timings: deploy, upgrade and migrate at once (about 5 minutes)…');
+  const realistic = realisticOn ? await runRealistic() : null;
+  const scale = await runScale(scaleOptions);
   const migrations = await runMigrationsBench({ withPsql: !opts.quick, note });
-  const report = reportOf(lifecycle, migrations, Boolean(opts.quick), baseline);
+  const report = reportOf({ ...lifecycle, realistic, scale }, migrations, Boolean(opts.quick), baseline);
   if (opts.saveBaseline) {
     const path = opts.saveBaseline === true ? DEFAULT_BASELINE : opts.saveBaseline;
     const { compare: _compare, ...figures } = report as typeof report & { compare?: unknown };
@@ -420,6 +488,17 @@ function selectJson(report: ReturnType<typeof reportOf>, only: string): object {
     return { operations: { [op]: report.operations[op] }, floor: { [op]: report.floor[op] }, overhead_ratio: { [op]: report.overhead_ratio[op] }, ...compare };
   }
   return { [only]: (report as Record<string, unknown>)[only], ...compare };
+}
+
+/** A flag's number: > 0, whole where it must be; anything else is a usage error naming the flag. */
+function positive(flag: string, whole: boolean) {
+  return (raw: string): number => {
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0 || (whole && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`${flag} takes a ${whole ? 'whole ' : ''}number greater than 0, got "${raw}"`);
+    }
+    return n;
+  };
 }
 
 main().then(

@@ -26,6 +26,8 @@ export interface CreateWorkerOptions {
   readonly deps: ActivityDeps;
   /** A pre-built bundle (tests, production image); otherwise the workflows are bundled from source at start. */
   readonly workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Workflows kept in memory (TRIGGER_OPS_MAX_CACHED_WORKFLOWS); default 150. */
+  readonly maxCachedWorkflows?: number;
 }
 
 /** The worker: activities from their dependencies, workflows, the codec, and limits for a low-volume controller. */
@@ -38,9 +40,13 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     dataConverter: workerDataConverter(options.codec),
     maxConcurrentActivityTaskExecutions: 20,
-    maxCachedWorkflows: 100,
-    // DigitalOcean allows 250 requests a minute per token; this holds for every worker on the queue together.
-    maxTaskQueueActivitiesPerSecond: 3,
+    // About 1-2 MB each (the scale bench: 1,000 cached installations took the worker past 2.5 GB). An installation
+    // that is not cached replays its history on its next heal, which continue-as-new keeps short.
+    maxCachedWorkflows: options.maxCachedWorkflows ?? 150,
+    // For every worker on the queue together. A heal check (one activity a minute per installation) makes no
+    // DigitalOcean request of its own while healthy (the shared list), so 1,000 installations need ~17 a second;
+    // DigitalOcean's own 250 a minute is kept by that sharing, and a 429 waits for retry-after (RETRY.call).
+    maxTaskQueueActivitiesPerSecond: 40,
     // Time for an SSH step to finish on shutdown.
     shutdownGraceTime: '20 seconds',
     shutdownForceTime: '30 seconds',

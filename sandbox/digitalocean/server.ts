@@ -9,7 +9,7 @@ import { HANDLERS, type HandlerContext } from './handlers';
 import { digitalOceanSpec } from './openapi';
 import { RateLimiter, type RateLimitOptions } from './rate-limit';
 import type { Delay } from '../timings';
-import { DigitalOceanState, type ActionRecord, type SshKeyRecord } from './state';
+import { DigitalOceanState, type ActionRecord, type CreateDropletInput, type SshKeyRecord } from './state';
 import type { Utilization } from './metrics';
 import { firewallView } from './views';
 
@@ -80,6 +80,14 @@ export interface DigitalOceanSandbox {
   inspect(): DigitalOceanInspection;
   /** How busy a droplet looks in its monitoring metrics (0–1 each); droplets idle otherwise. */
   setUtilization(dropletId: number, utilization: Utilization): void;
+  /**
+   * A pre-made droplet (the scale bench seeds thousands): created as POST /v2/droplets would create it (same checks,
+   * same host driver), without a request, so it neither counts against the rate limit nor waits for one. Resolves
+   * once it is active.
+   */
+  seedDroplet(input: CreateDropletInput): Promise<{ readonly id: number; readonly ipv4: string }>;
+  /** Requests answered since start, by token limit: cheap to read while thousands of droplets exist. */
+  requestCounts(): { readonly answered: number; readonly rateLimited: number };
   /** Stops listening, ends open connections and timers; leaves nothing running. */
   close(): Promise<void>;
 }
@@ -105,6 +113,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
   const limiter = new RateLimiter(options.rateLimit);
   const faults = new FaultQueue();
   const calls = new Map<string, number>();
+  let rateLimited = 0;
   const validationErrors: string[] = [];
   const internalErrors: string[] = [];
   const ignoredRequestParts: string[] = [];
@@ -133,6 +142,7 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
     const verdict = limiter.take(auth);
     const limitHeaders = verdict.headers;
     if (!verdict.allowed) {
+      rateLimited += 1;
       const headers = verdict.retryAfterSeconds === undefined ? limitHeaders : { ...limitHeaders, 'retry-after': String(verdict.retryAfterSeconds) };
       return { status: 429, body: errorBody(new ApiError(429), requestId), headers };
     }
@@ -231,6 +241,15 @@ export async function startDigitalOceanApi(options: DigitalOceanApiOptions = {})
     token: tokens[0] ?? '',
     faults,
     setUtilization: (dropletId, utilization) => void state.utilization.set(dropletId, utilization),
+    async seedDroplet(input) {
+      const { droplet } = state.createDroplet(input, { bootFails: false, listLagMs: 0 });
+      while (droplet.status !== 'active' || droplet.ipv4 === undefined) {
+        if (!state.droplets.has(droplet.id)) throw new Error(`seeded droplet ${droplet.name} did not come up: ${state.hostErrors.at(-1) ?? 'deleted'}`);
+        await wait(10);
+      }
+      return { id: droplet.id, ipv4: droplet.ipv4 };
+    },
+    requestCounts: () => ({ answered: [...calls.values()].reduce((a, n) => a + n, 0), rateLimited }),
     inspect: () => ({
       droplets: [...state.droplets.values()].map((d) => ({
         id: d.id,

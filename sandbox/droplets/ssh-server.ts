@@ -1,8 +1,17 @@
-import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { Readable, Writable } from 'node:stream';
 import { Server as SshServer, utils, type Connection, type ServerChannel } from 'ssh2';
 
 export type SshMode = 'serve' | 'refuse' | 'hang';
+
+/** What a session runs: a child process inside the droplet, or an in-process answer (light.ts). */
+export interface SessionProcess {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  on(event: 'close', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (err: Error) => void): this;
+}
 
 export interface SshServerOptions {
   readonly ip: string;
@@ -10,7 +19,7 @@ export interface SshServerOptions {
   /** Public keys (OpenSSH lines) allowed to log in as `username`, read at each attempt like sshd does. */
   readonly authorizedKeys: (username: string) => readonly string[];
   /** Runs a session: `command` for exec, undefined for a shell. */
-  readonly runSession: (username: string, command: string | undefined) => ChildProcess;
+  readonly runSession: (username: string, command: string | undefined) => SessionProcess;
 }
 
 function keyBlob(line: string): Buffer | undefined {

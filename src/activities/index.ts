@@ -1,4 +1,5 @@
 import { buildCloudConfig } from '../remote/cloud-config';
+import { BOUNDS } from '../shared/activity-contract';
 import { readAgentScript } from '../remote/agent-script';
 import type { Client } from '@temporalio/client';
 import { createControllerActivities } from './controller';
@@ -7,6 +8,7 @@ import type { Sealer } from '../codec/sealed-value';
 import { createAgentSession, createDropletActivities } from './droplet';
 import type { DigitalOceanApi } from './digitalocean/client';
 import { toDigitalOceanFailure } from './digitalocean/errors';
+import { createSharedDropletList } from './digitalocean/shared-list';
 import { createDigitalOceanActivities } from './digitalocean/steps';
 import { withFailureMapping } from './failures';
 import { withHeartbeats } from './heartbeat';
@@ -50,6 +52,9 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   const keys = createInstallationKeys(deps.secrets);
   const agentScript = readAgentScript();
+  // One per worker, so one per DigitalOcean token: every activity writes through its client (writes drop the list).
+  const dropletList = createSharedDropletList(deps.digitalocean, { ttlMs: BOUNDS.sharedDropletListMs });
+  const digitalocean = dropletList.api;
   const activities = mergeActivities(
     createControllerActivities(deps),
     createRailwayActivities({
@@ -62,7 +67,7 @@ export function createActivities(deps: ActivityDeps) {
       pollIntervalMs: deps.pollIntervalMs,
     }),
     createDigitalOceanActivities({
-      api: deps.digitalocean,
+      api: digitalocean,
       keys,
       pollIntervalMs: deps.pollIntervalMs,
       createSettleMs: deps.createSettleMs,
@@ -84,7 +89,8 @@ export function createActivities(deps: ActivityDeps) {
       secrets: deps.secrets,
       railway: deps.railway,
       webapp: deps.webapp,
-      digitalocean: deps.digitalocean,
+      digitalocean,
+      dropletList,
       pollIntervalMs: deps.pollIntervalMs,
     }),
     createSecretActivities({ secrets: deps.secrets }),
@@ -101,7 +107,7 @@ export function createActivities(deps: ActivityDeps) {
       controllerOnRailway: deps.controllerOnRailway ?? { projectId: undefined, environmentId: undefined, privateDomain: undefined },
     }),
     createLogActivities({
-      digitalocean: deps.digitalocean,
+      digitalocean,
       railway: deps.railway,
       agentSession: createAgentSession({ connect: deps.connectDroplet, keys }),
       redactor: deps.redactor,

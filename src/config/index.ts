@@ -30,6 +30,8 @@ export interface Config {
   readonly httpPort: number;
   /** Absolute path of a pre-built workflow bundle; undefined means bundle from source. */
   readonly workflowBundle: string | undefined;
+  /** Workflows the worker keeps cached (TRIGGER_OPS_MAX_CACHED_WORKFLOWS). */
+  readonly maxCachedWorkflows: number;
   readonly logLevel: Env['LOG_LEVEL'];
   readonly droplet: { readonly sshPort: number };
   readonly pollIntervalMs: number;
@@ -104,6 +106,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     adminToken: e.TRIGGER_OPS_ADMIN_TOKEN,
     httpPort: e.PORT,
     workflowBundle: e.TRIGGER_OPS_WORKFLOW_BUNDLE === undefined ? undefined : resolve(e.TRIGGER_OPS_WORKFLOW_BUNDLE),
+    maxCachedWorkflows: e.TRIGGER_OPS_MAX_CACHED_WORKFLOWS,
     logLevel: e.LOG_LEVEL,
     droplet: { sshPort: e.DROPLET_SSH_PORT },
     pollIntervalMs: e.TRIGGER_OPS_POLL_INTERVAL_MS,

@@ -44,6 +44,8 @@ export const envSchema = z.object({
   TRIGGER_OPS_ADMIN_TOKEN: z.string().trim().min(16, 'must be at least 16 characters (e.g. openssl rand -base64 32)').max(512).optional(),
   // Pre-built workflow bundle (scripts/bundle-workflows.ts); unset means bundle the workflows from source at start.
   TRIGGER_OPS_WORKFLOW_BUNDLE: optionalString,
+  // Installation workflows the worker keeps in memory (about 1-2 MB each); the others replay their short history.
+  TRIGGER_OPS_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(10).max(100_000).default(150),
   // Log level of the controller.
   LOG_LEVEL: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO'),
   // DigitalOcean API token (read/write); unset means no DigitalOcean access.

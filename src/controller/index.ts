@@ -96,6 +96,7 @@ export async function startController(config: Config, log: (m: string) => void):
       taskQueue: config.temporal.taskQueue,
       codec,
       deps,
+      maxCachedWorkflows: config.maxCachedWorkflows,
       ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
     });
     const client = await connectClient(config.temporal, temporal.address, codec);

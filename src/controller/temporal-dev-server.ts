@@ -30,6 +30,8 @@ export interface DevServerOptions {
 export interface DevServer {
   readonly address: string;
   readonly uiUrl: string | undefined;
+  /** The server's process id (what the scale bench samples for CPU). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -73,6 +75,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return {
     address,
     uiUrl: options.uiPort === undefined ? undefined : `http://127.0.0.1:${options.uiPort}`,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }

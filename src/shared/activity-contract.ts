@@ -68,6 +68,11 @@ export const BOUNDS = {
   createSettleMaxSeconds: 600,
   /** A settle window polls by tag and by name at most this often (two requests each time). */
   createSettlePollMs: 2 * SECOND,
+  /**
+   * How long one read of the `trigger-ops` droplet list serves every installation's heal check on a worker
+   * (src/activities/digitalocean/shared-list.ts): under the default heal interval (60 s), so each cycle reads once.
+   */
+  sharedDropletListMs: 30 * SECOND,
   /** Orphans one deleteOrphans call removes (two requests each); heal sweeps the rest on its next check. */
   orphansPerSweep: 5,
   /** Connecting to the webapp's PostgreSQL (TCP, TLS, authentication). */

@@ -19,6 +19,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../src/activities';
+import { healScheduleSpec } from '../../src/activities/temporal';
 import { CONTRACT, type ActivityName } from '../../src/shared/activity-contract';
 import { DEFAULT_IMAGE, DEFAULT_REGION, DEFAULT_SIZE, type DeployResult } from '../../src/shared/deploy';
 import { resourceNames, secretNames, workflowIds } from '../../src/shared/ids';
@@ -256,7 +257,9 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
     input: () => ({ installationId: ID, intervalSeconds: 90 }),
     check: (a, b, w) => {
       assert.deepEqual(b, a);
-      assert.equal(w.after.schedule?.intervals, JSON.stringify([{ every: 90_000 }]));
+      const intervals = JSON.parse(w.after.schedule?.intervals ?? '[]') as { every: number; offset?: number }[];
+      // The installation's own offset within the interval, so installations' checks spread over it.
+      assert.deepEqual(intervals.map((i) => [i.every, i.offset ?? 0]), [[90_000, healScheduleSpec(ID, 90).offsetMs]]);
       assert.equal(w.after.schedule?.paused, true, 'an interval change keeps the pause');
     },
   },

@@ -20,7 +20,7 @@ function runBench(args: readonly string[]): Promise<{ code: number | null; stdou
 const positive = (what: string, n: unknown) => assert.ok(typeof n === 'number' && Number.isFinite(n) && n > 0, `${what} is a positive number: ${String(n)}`);
 
 describe('npm run bench', () => {
-  it('--quick --json prints one JSON object with every operation, its floor and ratio, and the targets', { timeout: 180_000 }, async () => {
+  it('--quick --json prints one JSON object with every operation, its floor and ratio, the scale run and the targets', { timeout: 240_000 }, async () => {
     const { code, stdout, stderr } = await runBench(['--quick', '--json']);
     assert.equal(code, 0, stderr);
     const lines = stdout.trim().split('\n');
@@ -33,6 +33,7 @@ describe('npm run bench', () => {
       kill_to_healthy: Record<string, number>;
       migrations: { count: number; rtt_ms: Record<string, { ours_s: number; psql_per_file_s: number | null; ratio: number | null; ours_round_trips: number }> };
       targets: { target: string; met: boolean }[];
+      scale: Record<string, number> & { heal_outcomes: Record<string, number> };
     };
     for (const op of OPERATIONS) {
       const o = report.operations[op];
@@ -58,5 +59,18 @@ describe('npm run bench', () => {
     }
     assert.ok((report.migrations.rtt_ms['20']?.ours_s ?? 0) > (report.migrations.rtt_ms['0']?.ours_s ?? 0), 'latency costs time');
     assert.ok(report.targets.some((t) => t.target.startsWith('migrations:')));
+
+    // The tiny scale run: 3 installations healed by their own schedules on a worker process of their own.
+    const sc = report.scale;
+    assert.equal(sc['installations'], 3);
+    assert.ok((sc['heal_runs'] ?? 0) >= 3, `every installation's schedule started a heal run: ${JSON.stringify(sc)}`);
+    assert.ok((sc['heal_checks'] ?? 0) >= 3, `the heal runs' checks were recorded: ${JSON.stringify(sc)}`);
+    assert.deepEqual(Object.keys(sc.heal_outcomes), ['succeeded'], 'every check of a healthy light droplet found it healthy');
+    assert.ok((sc['do_calls'] ?? Infinity) < (sc['heal_checks'] ?? 0), `heal checks share the DigitalOcean list read: ${sc['do_calls']} calls for ${sc['heal_checks']} checks`);
+    assert.equal(sc['ssh_refused_commands'], 0, 'a healthy check asks a droplet only what a light droplet answers');
+    for (const k of ['lag_p50_ms', 'lag_p99_ms', 'heal_p50_ms', 'heal_p99_ms', 'worker_rss_mb', 'worker_cpu_pct', 'server_cpu_pct']) {
+      assert.ok(Number.isFinite(sc[k]) && (sc[k] ?? -1) >= 0, `scale.${k}: ${String(sc[k])}`);
+    }
+    assert.equal(sc['skipped'], sc['skipped_missed_catchup']! + sc['skipped_overlap']!);
   });
 });

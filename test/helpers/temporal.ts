@@ -26,6 +26,8 @@ export interface TestTemporal {
   readonly connection: NativeConnection;
   readonly codec: EncryptionCodec;
   readonly taskQueue: string;
+  /** The process id of the server this file started, undefined on the shared one. */
+  readonly serverPid: number | undefined;
   /**
    * Stops the server and starts it again on the same port and database file (only with `dbFilename`): clients and
    * workers see it go away and come back, as with a restarted Temporal service.
@@ -67,6 +69,9 @@ export async function startTestTemporal(
     connection,
     codec,
     taskQueue: options.taskQueue ?? `test-${randomBytes(4).toString('hex')}`,
+    get serverPid() {
+      return server?.pid;
+    },
     ...(options.dbFilename
       ? {
           async restartServer() {

@@ -18,6 +18,7 @@ import { resourceNames } from '../../shared/ids';
 import { BOUNDS } from '../../shared/activity-contract';
 import type { DigitalOceanApi } from '../digitalocean/client';
 import { dropletNotOwnedBecause, ownedDroplet } from '../digitalocean/ownership';
+import type { SharedDropletList } from '../digitalocean/shared-list';
 import { notOwned } from '../failures';
 import { operationId, pause, progress } from '../heartbeat';
 import type { RailwayApi } from '../railway/api';
@@ -43,6 +44,8 @@ export interface DropletStepDeps {
   readonly railway: RailwayApi;
   readonly webapp: (baseUrl: string) => WebappClient;
   readonly digitalocean: DigitalOceanApi;
+  /** The tagged droplet list heal checks share (../digitalocean/shared-list.ts). */
+  readonly dropletList: SharedDropletList;
   readonly pollIntervalMs: number;
 }
 

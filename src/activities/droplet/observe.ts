@@ -4,6 +4,7 @@ import { secretNames } from '../../shared/ids';
 import { BOUNDS } from '../../shared/activity-contract';
 import type { DigitalOceanApi, Droplet } from '../digitalocean/client';
 import { DigitalOceanApiError } from '../digitalocean/errors';
+import type { SharedDropletList } from '../digitalocean/shared-list';
 import type { RailwayApi } from '../railway/api';
 import type { InstallationKeys } from '../secrets/installation-keys';
 import type { SecretStore } from '../secrets/store';
@@ -15,6 +16,8 @@ import { desiredSupervisorConfig } from './supervisor-config';
 
 export interface ObserveDeps {
   readonly digitalocean: DigitalOceanApi;
+  /** The tagged droplet list the heal checks of every installation on this worker share. */
+  readonly dropletList: SharedDropletList;
   readonly railway: RailwayApi;
   readonly webapp: (baseUrl: string) => WebappClient;
   readonly secrets: SecretStore;
@@ -31,30 +34,42 @@ export interface ObserveInput {
 }
 
 /**
- * One heal check. Budget: one DigitalOcean call (getDroplet), at most one SSH session (agent status), one Railway
- * read (the managed secret, the source of truth) and one webapp probe (token + secret). Never throws for what it
- * observes: a failure to reach something is itself the observation.
+ * One heal check. Budget: no DigitalOcean call of its own while the droplet is healthy (the shared tagged list,
+ * ../digitalocean/shared-list.ts, one read for every installation on the worker), else one getDroplet; at most one
+ * SSH session (agent status), one Railway read (the managed secret, the source of truth) and one webapp probe
+ * (token + secret). Never throws for what it observes: a failure to reach something is itself the observation.
  */
 export async function observeInstallation(deps: ObserveDeps, input: ObserveInput): Promise<Observation> {
   const { session, agent } = deps.agentSession;
-  const calls = { digitalocean: 1, ssh: 0, railway: 0, webapp: 0 };
+  const calls = { digitalocean: 0, ssh: 0, railway: 0, webapp: 0 };
   const at = new Date().toISOString();
   let droplet: Observation['droplet'] = { found: false, status: null, ipv4: null };
   let facts: Droplet | undefined;
-  try {
-    facts = await deps.digitalocean.getDroplet(input.dropletId);
-    droplet = { found: true, status: facts.status, ipv4: facts.publicIpv4 ?? null };
-  } catch (err) {
-    if (!(err instanceof DigitalOceanApiError && err.status === 404)) throw err;
-  }
+  const readFresh = async () => {
+    calls.digitalocean += 1;
+    facts = undefined;
+    droplet = { found: false, status: null, ipv4: null };
+    try {
+      facts = await deps.digitalocean.getDroplet(input.dropletId);
+      droplet = { found: true, status: facts.status, ipv4: facts.publicIpv4 ?? null };
+    } catch (err) {
+      if (!(err instanceof DigitalOceanApiError && err.status === 404)) throw err;
+    }
+  };
+  const listed = await deps.dropletList.lookUpActive(input.installationId, input.dropletId);
+  calls.digitalocean += listed.requests;
+  if (listed.droplet) {
+    facts = listed.droplet;
+    droplet = { found: true, status: listed.droplet.status, ipv4: listed.droplet.publicIpv4 ?? null };
+  } else await readFresh();
 
   let ssh: Observation['ssh'] = { ok: false, error: 'not tried: droplet not active', hostKeyMismatch: false };
   let status: AgentStatus | undefined;
   let dockerApiVersion: string | null = null;
-  if (droplet.found && droplet.status === 'active' && droplet.ipv4) {
+  const tryAgent = async (ipv4: string) => {
     calls.ssh += 1;
     try {
-      ({ status, dockerApiVersion } = await session(input.installationId, droplet.ipv4, async (c) => {
+      ({ status, dockerApiVersion } = await session(input.installationId, ipv4, async (c) => {
         const s = await agent(c, 'status', agentStatusCommand(), BOUNDS.agentStatusMs);
         // The desired .env pins the daemon's API version: read in the same session, unknown while Docker is down.
         return { status: s, dockerApiVersion: s.docker.running ? await readDockerApiVersion(c, BOUNDS.agentStatusMs).catch(() => null) : null };
@@ -63,6 +78,18 @@ export async function observeInstallation(deps: ObserveDeps, input: ObserveInput
     } catch (err) {
       ssh = { ok: false, error: err instanceof Error ? err.message : String(err), hostKeyMismatch: err instanceof HostKeyMismatchError };
     }
+  };
+  if (droplet.found && droplet.status === 'active' && droplet.ipv4) await tryAgent(droplet.ipv4);
+  // The shared list may be up to a heal interval old: an unreachable droplet is looked at again, fresh, so a repair
+  // is chosen on DigitalOcean's present word (powered off, gone, another address), never on the list's.
+  if (listed.droplet && !ssh.ok) {
+    const failed = ssh;
+    await readFresh();
+    const ipv4 = droplet.ipv4;
+    if (droplet.found && droplet.status === 'active' && ipv4) {
+      if (ipv4 !== listed.droplet.publicIpv4) await tryAgent(ipv4);
+      else ssh = failed;
+    } else ssh = { ok: false, error: 'not tried: droplet not active', hostKeyMismatch: false };
   }
 
   let desiredHash: string | null = null;

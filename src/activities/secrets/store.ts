@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Redactor } from './redactor';
 
@@ -24,11 +24,21 @@ export function createFileSecretStore(path: string, redactor: Redactor): SecretS
     queue = next.catch(() => undefined);
     return next;
   };
+  // The parsed file, kept while the file is the same one (inode, size and mtime): a heal check reads a few secrets,
+  // and 1,000 installations' file is megabytes of JSON. Another process's write (rename) is seen at the next read.
+  let cached: { readonly stamp: string; readonly data: Record<string, string> } | undefined;
+  const stampOf = (): string | undefined => {
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return st ? `${st.ino}:${st.size}:${st.mtimeNs}` : undefined;
+  };
   const read = (): Record<string, string> => {
-    if (!existsSync(path)) return {};
+    const stamp = stampOf();
+    if (stamp === undefined) return {};
+    if (cached?.stamp === stamp) return { ...cached.data };
     const parsed: unknown = JSON.parse(readFileSync(path, 'utf8'));
-    if (typeof parsed !== 'object' || parsed === null) return {};
-    return parsed as Record<string, string>;
+    const data = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string>) : {};
+    cached = { stamp, data };
+    return { ...data };
   };
   const write = (data: Record<string, string>) => {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -36,11 +46,13 @@ export function createFileSecretStore(path: string, redactor: Redactor): SecretS
     writeFileSync(tmp, JSON.stringify(data, null, 2), { mode: 0o600 });
     renameSync(tmp, path);
     chmodSync(path, 0o600);
+    cached = undefined;
   };
   return {
     get: (name) =>
       serialized(() => {
-        const value = read()[name];
+        const stamp = stampOf();
+        const value = stamp !== undefined && cached?.stamp === stamp ? cached.data[name] : read()[name];
         redactor.add(value);
         return value;
       }),

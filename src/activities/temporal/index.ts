@@ -6,6 +6,8 @@ import {
   WorkflowNotFoundError,
   WorkflowUpdateFailedError,
   type Client,
+  type ScheduleOptions,
+  type ScheduleSpec,
 } from '@temporalio/client';
 import { ErrorType } from '../../shared/errors';
 import { BOUNDS } from '../../shared/activity-contract';
@@ -46,6 +48,32 @@ async function releaseOrphanedHold(c: Client, installationId: string, deployWork
   });
 }
 
+/**
+ * The heal schedule's spec: every `intervalSeconds`, at an offset within the interval that the installation id fixes,
+ * so 1,000 installations' checks spread over the minute instead of all starting at its first second.
+ */
+export function healScheduleSpec(installationId: string, intervalSeconds: number): { readonly offsetMs: number; readonly spec: ScheduleSpec } {
+  let h = 0;
+  for (const ch of installationId) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  const offsetSeconds = h % intervalSeconds;
+  return { offsetMs: offsetSeconds * 1000, spec: { intervals: [{ every: `${intervalSeconds}s`, offset: `${offsetSeconds}s` }] } };
+}
+
+/** Everything the heal schedule `heal:<id>` is created with (deploy's hand-over; the scale bench seeds the same). */
+export function healScheduleOptions(installationId: string, intervalSeconds: number, taskQueue: string): ScheduleOptions {
+  const scheduleId = workflowIds.healSchedule(installationId);
+  const args: [HealWorkflowInput] = [{ installationId }];
+  return {
+    scheduleId,
+    spec: healScheduleSpec(installationId, intervalSeconds).spec,
+    action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.heal, taskQueue, args, workflowId: scheduleId },
+    // A heal that is still running when the next one is due is enough; missed runs older than one interval are
+    // pointless (the next run observes the present).
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(intervalSeconds, 10)}s`, pauseOnFailure: false },
+    state: { note: `heal for installation ${installationId}, created by deploy` },
+  };
+}
+
 /** Steps that talk to Temporal itself: the hand-over from deploy, the heal schedule, retiring the installation. */
 export function createTemporalActivities(deps: TemporalStepDeps) {
   const client = async (): Promise<Client> => {
@@ -58,27 +86,19 @@ export function createTemporalActivities(deps: TemporalStepDeps) {
   const ensureSchedule = async (c: Client, installationId: string, intervalSeconds: number, taskQueue: string) => {
     const scheduleId = workflowIds.healSchedule(installationId);
     const handle = c.schedule.getHandle(scheduleId);
-    const args: [HealWorkflowInput] = [{ installationId }];
+    const wanted = healScheduleSpec(installationId, intervalSeconds);
     try {
       const current = await handle.describe();
-      const every = current.spec.intervals?.[0]?.every;
-      if (every !== intervalSeconds * 1000) {
-        await handle.update((prev) => ({ ...prev, spec: { intervals: [{ every: `${intervalSeconds}s` }] } }));
+      const interval = current.spec.intervals?.[0];
+      if (interval?.every !== intervalSeconds * 1000 || (interval.offset ?? 0) !== wanted.offsetMs) {
+        await handle.update((prev) => ({ ...prev, spec: wanted.spec }));
       }
       return { scheduleId, created: false };
     } catch (err) {
       if (!(err instanceof ScheduleNotFoundError)) throw err;
     }
     try {
-      await c.schedule.create({
-        scheduleId,
-        spec: { intervals: [{ every: `${intervalSeconds}s` }] },
-        action: { type: 'startWorkflow', workflowType: WORKFLOW_TYPES.heal, taskQueue, args, workflowId: scheduleId },
-        // A heal that is still running when the next one is due is enough; missed runs older than one interval are
-        // pointless (the next run observes the present).
-        policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${Math.max(intervalSeconds, 10)}s`, pauseOnFailure: false },
-        state: { note: `heal for installation ${installationId}, created by deploy` },
-      });
+      await c.schedule.create(healScheduleOptions(installationId, intervalSeconds, taskQueue));
     } catch (err) {
       // A concurrent attempt created it first: that is the same schedule.
       if (!(err instanceof Error && err.name === 'ScheduleAlreadyRunning')) throw err;

@@ -12,6 +12,9 @@ import { receive } from './receive';
 import { initialState, Installation } from './state';
 import { runUpgrade } from './upgrade';
 
+/** About 25 healthy heal checks (~12 events each). */
+const HISTORY_EVENTS_BEFORE_NEW_RUN = 300;
+
 /**
  * The installation entity (id `installation:<id>`): owns the desired state and runs mutating operations one at a
  * time (adopt a deploy, hold for a re-deploy, upgrade, migrate, heal, configure), queueing the rest (queue.ts).
@@ -26,7 +29,10 @@ export async function installation(input: InstallationInput): Promise<{ readonly
   if (carried) state.runs += 1;
   receive(inst);
 
-  const suggested = () => workflowInfo().continueAsNewSuggested;
+  // Continue as new well before the server would suggest it (thousands of events): an installation the worker does
+  // not keep cached replays its whole history on its next heal, so the history stays a few heal cycles long.
+  const shortHistory = patched('installation-short-history');
+  const suggested = () => workflowInfo().continueAsNewSuggested || (shortHistory && workflowInfo().historyLength >= HISTORY_EVENTS_BEFORE_NEW_RUN);
   for (;;) {
     await condition(() => state.queue.length > 0 || state.retiring || (suggested() && allHandlersFinished()));
     if (state.retiring) break;
