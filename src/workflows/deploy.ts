@@ -51,7 +51,9 @@ export async function deploy(input: DeployInput): Promise<DeployResult> {
     // A webapp that never came up may be stuck in its first boot's `prisma migrate deploy` (819 migrations, minutes
     // over Railway's network): apply its chain here in seconds, under Prisma's lock, so that boot finds nothing left.
     // Only then is Postgres reached; an installation whose webapp is up is never touched.
-    if (patched('deploy-first-database-migrations') && !(await acts.webappEverDeployed(target)).deployed) {
+    const firstDeployment = patched('deploy-first-database-migrations') ? await acts.webappEverDeployed(target) : undefined;
+    // `chainVendored` is absent from answers recorded before it was: those runs applied the chain.
+    if (firstDeployment && !firstDeployment.deployed && firstDeployment.chainVendored !== false) {
       begin('database-migrations');
       await acts.applyDatabaseMigrations(target);
       done();

@@ -20,13 +20,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../src/activities';
 import { healScheduleSpec } from '../../src/activities/temporal';
-import { CONTRACT, type ActivityName } from '../../src/shared/activity-contract';
+import { CONTRACT, RETRY, type ActivityName } from '../../src/shared/activity-contract';
 import { DEFAULT_IMAGE, DEFAULT_REGION, DEFAULT_SIZE, type DeployResult } from '../../src/shared/deploy';
 import { resourceNames, secretNames, workflowIds } from '../../src/shared/ids';
 import { statusQuery } from '../../src/shared/installation-messages';
 import { activityDepsFromConfig } from '../../src/worker';
 import { startWorld, type RunningWorker, type World } from '../helpers/installation';
 import { deployAndAdopt, waitForStatus } from '../helpers/lifecycle';
+import { startTestPostgres, type TestPostgres } from '../helpers/postgres';
 import { waitFor } from '../helpers/wait';
 
 type Input<K extends ActivityName> = Parameters<Activities[K]>[0];
@@ -49,6 +50,7 @@ let strayDropletId = 0;
 /** The upgrade the cancel case cancels. */
 let cancelled: Promise<unknown> = Promise.resolve();
 let setups = 0;
+let postgres: TestPostgres | undefined;
 
 /** One attempt of `name` in an activity context; the same activity id on every attempt unless it is a setup step. */
 function run<K extends ActivityName>(name: K, input: Input<K>, attempt = 1, activityId = `retry-${name}`): Promise<Output<K>> {
@@ -61,6 +63,7 @@ function run<K extends ActivityName>(name: K, input: Input<K>, attempt = 1, acti
 /** A step that only sets the scene or waits: its own activity id, so it never shares an operation id with a case. */
 const setup = <K extends ActivityName>(name: K, input: Input<K>) => run(name, input, 1, `setup-${++setups}`);
 
+const railwayTarget = () => ({ projectId: world.sandbox.railway.projectId, environmentId: world.sandbox.railway.environmentId });
 const webappTarget = () => ({
   projectId: world.sandbox.railway.projectId,
   environmentId: world.sandbox.railway.environmentId,
@@ -135,6 +138,19 @@ const recreated = ({ notConnectedSeconds: _measured, ...rest }: Output<'upgradeS
 
 /** In the order they run: Railway and the webapp, DigitalOcean from nothing, Temporal, the droplet's agent, teardown. */
 const CASES: { readonly [K in ActivityName]?: Case<K> } = {
+  applyDatabaseMigrations: {
+    // A real PostgreSQL behind the Postgres service's public URL (Railway's TCP proxy), a fresh database.
+    before: async () => {
+      postgres ??= await startTestPostgres();
+      const { railway } = world.sandbox;
+      railway.store.upsertVariables(railway.environmentId, railway.serviceIds.postgres, { DATABASE_PUBLIC_URL: await postgres.createDatabase('retry') }, { skipDeploys: true });
+    },
+    input: () => ({ projectId: world.sandbox.railway.projectId, environmentId: world.sandbox.railway.environmentId, version: 'v4.5.12' }),
+    check: (a, b) => {
+      assert.deepEqual([a.applied, a.alreadyApplied], [819, 0]);
+      assert.deepEqual([b.applied, b.alreadyApplied], [0, 819], 'the retry finds every migration recorded and applies none');
+    },
+  },
   ensureWebappSecrets: {
     input: () => ({ ...webappTarget(), installationId: ID, names: [SECRET] }),
     check: (a, b, w) => {
@@ -409,6 +425,31 @@ const CASES: { readonly [K in ActivityName]?: Case<K> } = {
       assert.ok(!w.after.digitalocean.tags.includes(resourceNames(ID).tag));
     },
   },
+  // The webapp's email: SMTP without auth (no secret to seal), then put back as it was, then the kept copy dropped.
+  applyEmailSettings: {
+    input: () => ({
+      ...railwayTarget(),
+      installationId: SPARE,
+      opId: 'retry-email',
+      settings: { transport: 'smtp', FROM_EMAIL: 'login@example.com', SMTP_HOST: 'smtp.example.com', SMTP_PORT: 587, SMTP_SECURE: false },
+    }),
+    check: (a, b, w) => {
+      assert.deepEqual([a.changed, b.changed], [true, false], 'the retry finds the variables written and writes nothing');
+      assert.ok(!('EMAIL_TRANSPORT' in w.before.webappVariables) && 'EMAIL_TRANSPORT' in w.after.webappVariables);
+      assert.ok(secretNames(SPARE).emailPrevious in w.after.secrets, 'the variables to put back are kept once');
+    },
+  },
+  restoreEmailSettings: {
+    input: () => ({ ...railwayTarget(), installationId: SPARE }),
+    check: (a, b, w) => {
+      assert.deepEqual([a.restored, b.restored], [true, false]);
+      assert.ok(!('EMAIL_TRANSPORT' in w.after.webappVariables));
+      assert.ok(!(secretNames(SPARE).emailPrevious in w.after.secrets));
+    },
+  },
+  forgetEmailSnapshot: {
+    input: () => ({ installationId: SPARE }),
+  },
 };
 
 async function retryCase<K extends ActivityName>(name: K): Promise<void> {
@@ -430,7 +471,10 @@ async function retryCase<K extends ActivityName>(name: K): Promise<void> {
 
 describe('retry safety: the cases', () => {
   it('cover exactly the mutating activities of the timing contract', () => {
-    const mutating = (Object.keys(CONTRACT) as ActivityName[]).filter((name) => CONTRACT[name].mutating);
+    // An activity whose policy is `once` (maximumAttempts 1: it sends an email) is never retried, so it has no retry to
+    // be safe against; the workflow decides what follows its failure.
+    assert.equal(RETRY.once.maximumAttempts, 1);
+    const mutating = (Object.keys(CONTRACT) as ActivityName[]).filter((name) => CONTRACT[name].mutating && CONTRACT[name].retry !== 'once');
     assert.deepEqual(Object.keys(CASES).sort(), mutating.sort());
   });
 });
@@ -445,6 +489,7 @@ describe('retry safety: every mutating activity, run twice as a retry would, lea
   after(async () => {
     await worker?.stop();
     await world?.close();
+    await postgres?.stop();
   });
 
   for (const name of Object.keys(CASES) as ActivityName[]) {

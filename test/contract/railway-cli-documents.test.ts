@@ -202,6 +202,7 @@ describe("the Railway CLI's own documents against the stand-in", () => {
         'Redis',
         'Registry',
         'Trigger.dev',
+        'trigger-ops',
       ]);
       assert.deepEqual(nodes<{ name: string }>(project['environments']).map((e) => e.name).sort(), ['production', 'staging']);
       assert.deepEqual(nodes(project['buckets']), []);
@@ -217,7 +218,7 @@ describe("the Railway CLI's own documents against the stand-in", () => {
         volumeInstances: unknown;
       };
       const instances = nodes<{ serviceName: string; latestDeployment: { status: string }; source: { image: string } }>(env.serviceInstances);
-      assert.equal(instances.length, 6);
+      assert.equal(instances.length, 7);
       assert.ok(instances.every((i) => i.latestDeployment.status === 'SUCCESS' && i.source.image));
       assert.deepEqual(nodes(env.volumeInstances), []);
       const one = await replay('queries', 'ServiceInstance', { environmentId: api.environmentId, serviceId: api.serviceIds.webapp });
@@ -230,7 +231,7 @@ describe("the Railway CLI's own documents against the stand-in", () => {
           (d) => (d['environment'] as { config: { services: Record<string, { variables: Record<string, { value?: string }> }> } }).config,
         );
       const open = await config(true);
-      assert.equal(Object.keys(open.services).length, 6);
+      assert.equal(Object.keys(open.services).length, 7);
       assert.equal(open.services[api.serviceIds.postgres]?.variables['PGPORT']?.value, '5432');
       const sealed = await config(false);
       assert.deepEqual(sealed.services[api.serviceIds.postgres]?.variables['PGPORT'], {});

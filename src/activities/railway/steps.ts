@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import { ErrorType } from '../../shared/errors';
+import { vendoredChainVersions } from '../postgres/chain';
 import { resourceNames, secretNames } from '../../shared/ids';
 import { BOUNDS } from '../../shared/activity-contract';
 import { invalidInput } from '../failures';
@@ -254,7 +255,10 @@ export function createRailwayActivities(deps: RailwayStepDeps) {
       const webapp = findWebappService(environment.serviceInstances);
       if (!webapp) throw ApplicationFailure.nonRetryable(`no Trigger.dev webapp service in Railway environment "${environment.name}"`, ErrorType.NotFound);
       const up = await railway.listDeployments({ ...input, serviceId: webapp.serviceId, status: { in: ['SUCCESS', 'SLEEPING'] }, first: 1 });
-      return { deployed: up.length > 0 };
+      // Without a vendored chain for the webapp's release there is nothing faster to do: its own `prisma migrate
+      // deploy` applies the chain at its first boot, as it would without trigger-ops.
+      const version = /:(v\d+\.\d+\.\d+)$/.exec(webapp.image ?? '')?.[1];
+      return { deployed: up.length > 0, webappVersion: version ?? null, chainVendored: version !== undefined && vendoredChainVersions().includes(version) };
     },
 
     async checkSupervisorVersion(input: { supervisorVersion: string; webappVersion: string }) {
