@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
 import { canConnect } from './ports';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -66,7 +67,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   });
   const address = `127.0.0.1:${options.port}`;
   try {
-    await waitForPort('127.0.0.1', options.port, child, options.startupTimeoutMs ?? 60_000);
+    const deadline = Date.now() + (options.startupTimeoutMs ?? 60_000);
+    await waitForPort('127.0.0.1', options.port, child, deadline - Date.now());
+    await waitForFrontend(address, child, deadline);
   } catch (err) {
     await stopChild(child);
     const detail = stderr.trim() ? `\n${stderr.trim()}` : '';
@@ -78,6 +81,24 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     pid: child.pid,
     stop: () => stopChild(child),
   };
+}
+
+/**
+ * The port opens before the frontend serves: for a moment every call answers "Frontend is not healthy yet". Ready is
+ * when a client's first call (GetSystemInfo, made by connect) succeeds.
+ */
+async function waitForFrontend(address: string, child: ChildProcess, deadline: number): Promise<void> {
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal server exited with code ${child.exitCode} before it was ready`);
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 5_000 });
+      await connection.close();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`temporal server on ${address} did not become healthy: ${err instanceof Error ? err.message : String(err)}`);
+      await sleep(200);
+    }
+  }
 }
 
 async function waitForPort(host: string, port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
